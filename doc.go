@@ -1,0 +1,48 @@
+// Package shadow implements guest ("shadow") accounts on the ZITADEL
+// identity provider.
+//
+// An anonymous visitor who shows intent (adds to a cart) silently becomes a
+// real ZITADEL user tagged as a guest. The backend impersonates the guest
+// by OAuth 2.0 Token Exchange (RFC 8693) to get a real JWT signed by
+// ZITADEL, and keeps it in an encrypted, authenticated, httpOnly cookie.
+// When the visitor registers, [Manager.Upgrade] turns the guest into a
+// registered user in place; when they log into an account they already
+// had, [Manager.MergeInto] moves the guest's cart there and deletes the
+// guest. [Manager.Sweep] deletes abandoned guests.
+//
+// # Lifecycle and ZITADEL calls
+//
+//	Provision    CreateUser with an SDK-chosen id and the guest tag     1 round trip, retried
+//	Impersonate  token exchange at /oauth/v2/token                      1 round trip, retried
+//	Upgrade      ListUserMetadata, then one atomic UpdateUser           2 round trips, UpdateUser never retried
+//	MergeInto    ListUserMetadata, CartStore.Merge, DeleteUser          2 round trips, retried
+//	Sweep        ListUsers pages, then ListUserMetadata + DeleteUser    ≤ 2N + pages, retried
+//
+// The user service is spoken as Connect JSON (POST
+// /zitadel.user.v2.UserService/<Method>). Only idempotent requests are
+// retried, on connection errors, 429, 502, 503 and 504, with jittered
+// exponential backoff honouring Retry-After.
+//
+// # Invariants
+//
+//  1. No registered user is ever modified or deleted: every write or delete
+//     first checks the guest tag, and Upgrade removes the tag in the same
+//     atomic call that sets the credentials.
+//  2. A guest id comes only from a sealed session or from the SDK itself;
+//     a tampered, forged, expired or foreign cookie is [ErrInvalidSession].
+//  3. No cart data is lost: merge first, delete the guest after; every
+//     step can be repeated.
+//  4. No e-mail is marked verified: Upgrade lets ZITADEL send a code.
+//  5. Only idempotent requests are retried.
+//
+// # Requirements
+//
+// ZITADEL v4.13 or later (metadata in CreateUser and UpdateUser), with
+// impersonation enabled in the instance security settings, an OIDC
+// application with the Token Exchange grant type, and a machine user
+// holding IAM_USER_MANAGER and IAM_END_USER_IMPERSONATOR (or the ORG_
+// variants on the guests' organization).
+//
+// For tests, package zitadeltest is an in-memory fake ZITADEL, and
+// memstore an in-memory [CartStore].
+package shadow

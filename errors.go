@@ -1,0 +1,144 @@
+package shadow
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/shadowaccounts/shadow/internal/zitadel"
+)
+
+// Sentinel errors. Match them with [errors.Is]; the errors the Manager
+// returns wrap them together with the [*APIError] or [*OAuthError] that
+// caused them, so [errors.As] still reaches the details.
+var (
+	// ErrNotFound: the user does not exist (HTTP 404 from ZITADEL, or a
+	// subject_token ZITADEL does not know).
+	ErrNotFound = errors.New("shadow: not found")
+	// ErrNotGuest: the target user lacks the guest tag, so the SDK refuses
+	// to modify, impersonate or delete it (DESIGN.md invariant 1).
+	ErrNotGuest = errors.New("shadow: user is not a guest")
+	// ErrEmailTaken: Upgrade collides with an existing account's e-mail or
+	// username; the app should offer to log in and merge instead.
+	ErrEmailTaken = errors.New("shadow: e-mail or username already taken")
+	// ErrInvalidSession: a session cookie is tampered, forged, expired,
+	// sealed with an unknown key or bound to another cookie name.
+	ErrInvalidSession = errors.New("shadow: invalid session")
+	// ErrNoSession: the request carries no session cookie.
+	ErrNoSession = errors.New("shadow: no session")
+	// ErrImpersonationDisabled: the instance security policy forbids
+	// impersonation (enable "impersonation" in the instance settings).
+	ErrImpersonationDisabled = errors.New("shadow: impersonation disabled in ZITADEL's security policy")
+	// ErrPermissionDenied: the service account lacks a role ZITADEL requires
+	// (IAM_USER_MANAGER, IAM_END_USER_IMPERSONATOR or their ORG_ variants).
+	ErrPermissionDenied = errors.New("shadow: permission denied")
+	// ErrRateLimited: ZITADEL answered 429 after every retry.
+	ErrRateLimited = errors.New("shadow: rate limited")
+	// ErrInvalidProfile: an Upgrade profile is incomplete or malformed;
+	// nothing was sent to ZITADEL.
+	ErrInvalidProfile = errors.New("shadow: invalid profile")
+)
+
+// APIError is an error answer of ZITADEL's user service, parsed from the
+// Connect body (code string, details[].debug) or the REST gateway body
+// (numeric code, details[].@type), zitadel-wire.md §3.
+type APIError struct {
+	HTTPStatus int    // e.g. 400
+	Code       string // Connect code, e.g. "failed_precondition"
+	GRPCCode   int    // the same code as gRPC numbers it, e.g. 9
+	ID         string // ZITADEL's error id, e.g. "COMMAND-7yiox1isql"; empty when the body had none
+	Message    string // ZITADEL's (localized) message; not meant for parsing
+	Method     string // the user-service RPC, e.g. "CreateUser"
+}
+
+func (e *APIError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "shadow: ZITADEL %s: %s", e.Method, e.Code)
+	if e.ID != "" {
+		b.WriteString(" " + e.ID)
+	}
+	fmt.Fprintf(&b, " (HTTP %d)", e.HTTPStatus)
+	if e.Message != "" {
+		b.WriteString(": " + e.Message)
+	}
+	return b.String()
+}
+
+// Is maps the error onto the sentinels callers act on: ErrNotFound for
+// not_found, ErrPermissionDenied for permission_denied and ErrRateLimited
+// for resource_exhausted or HTTP 429.
+func (e *APIError) Is(target error) bool {
+	switch target {
+	case ErrNotFound:
+		return e.Code == "not_found" && e.ID != "AUTHZ-cdgFk"
+	case ErrPermissionDenied:
+		return e.Code == "permission_denied" || e.ID == "AUTHZ-cdgFk"
+	case ErrRateLimited:
+		return e.Code == "resource_exhausted" || e.HTTPStatus == http.StatusTooManyRequests
+	}
+	return false
+}
+
+// OAuthError is an error answer of ZITADEL's token endpoint (RFC 6749
+// §5.2), e.g. {"error":"invalid_request","error_description":"subject_token invalid"}.
+type OAuthError struct {
+	HTTPStatus  int
+	Code        string // "error", e.g. "invalid_request", "invalid_scope", "unauthorized_client"
+	Description string // "error_description"; ZITADEL puts untranslated message keys here
+}
+
+func (e *OAuthError) Error() string {
+	s := fmt.Sprintf("shadow: ZITADEL token endpoint: %s (HTTP %d)", e.Code, e.HTTPStatus)
+	if e.Description != "" {
+		s += ": " + e.Description
+	}
+	return s
+}
+
+// Is maps the error onto the sentinels: ErrImpersonationDisabled for the
+// security policy, ErrPermissionDenied for a missing impersonation role,
+// ErrNotFound for an unknown subject and ErrRateLimited for HTTP 429
+// (zitadel-wire.md §6.6).
+func (e *OAuthError) Is(target error) bool {
+	switch target {
+	case ErrImpersonationDisabled:
+		return e.Description == "Errors.TokenExchange.Impersonation.PolicyDisabled"
+	case ErrPermissionDenied:
+		return e.HTTPStatus == http.StatusForbidden && e.Description != "Errors.TokenExchange.Impersonation.PolicyDisabled" ||
+			e.Description == "membership not found"
+	case ErrNotFound:
+		return e.Code == "invalid_request" && e.Description == "subject_token invalid"
+	case ErrRateLimited:
+		return e.HTTPStatus == http.StatusTooManyRequests
+	}
+	return false
+}
+
+// apiErr converts the internal client's errors into the public types and
+// names the RPC; other errors pass through with the "shadow:" prefix.
+func apiErr(method string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var se *zitadel.StatusError
+	if errors.As(err, &se) {
+		return &APIError{HTTPStatus: se.HTTPStatus, Code: se.Code.String(), GRPCCode: int(se.Code),
+			ID: se.ID, Message: se.Message, Method: method}
+	}
+	var oe *zitadel.OAuthError
+	if errors.As(err, &oe) {
+		return &OAuthError{HTTPStatus: oe.HTTPStatus, Code: oe.Code, Description: oe.Description}
+	}
+	if strings.HasPrefix(err.Error(), "shadow:") {
+		return err
+	}
+	return fmt.Errorf("shadow: ZITADEL %s: %w", method, err)
+}
+
+// isAPIError reports whether err is an *APIError with the given Connect code
+// (and, when id is not empty, the given ZITADEL error id).
+func isAPIError(err error, code, id string) bool {
+	var ae *APIError
+	return errors.As(err, &ae) && ae.Code == code && (id == "" || ae.ID == id)
+}

@@ -1,0 +1,168 @@
+package shadow
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/shadowaccounts/shadow/internal/zitadel"
+)
+
+// impersonationScope is the scope of every guest token: an ID token, the
+// profile claims and the metadata claim that carries the guest tag.
+const impersonationScope = "openid profile " + zitadel.ScopeUserMetadata
+
+// Impersonate gets a token for the guest by OAuth 2.0 Token Exchange
+// (RFC 8693 §2.1) at ZITADEL's token endpoint (POST /oauth/v2/token,
+// zitadel-wire.md §6): subject_token is the guest's user id with
+// subject_token_type urn:zitadel:params:oauth:token-type:user_id,
+// actor_token the service account's token, requested_token_type
+// urn:ietf:params:oauth:token-type:jwt, scope "openid profile
+// urn:zitadel:iam:user:metadata". The access token is a JWT whose "act"
+// claim names the service account.
+//
+// guestID must come from a sealed session or from Provision, never from
+// request input. Impersonate refuses users that are not (or no longer)
+// guests with [ErrNotGuest], judged by the guest tag in the issued token's
+// metadata claim (no extra round trip; when the claim is missing it asks
+// ListUserMetadata). The token request is retried on connection errors,
+// 429 and 5xx. Errors: [*OAuthError] matching [ErrNotFound] (unknown
+// user), [ErrImpersonationDisabled] or [ErrPermissionDenied].
+func (m *Manager) Impersonate(ctx context.Context, guestID string) (Token, error) {
+	return m.impersonate(ctx, guestID, false)
+}
+
+// Projection lag: ZITADEL reads the subject from an eventually consistent
+// projection, so an exchange right after CreateUser may answer
+// "subject_token invalid" (zitadel-wire.md §6.7). After a Provision the
+// exchange is retried this many times, waiting lagWait, doubling.
+const (
+	lagRetries = 4
+	lagWait    = 50 * time.Millisecond
+)
+
+// impersonate runs the exchange; fresh says the guest was provisioned just
+// now, so "subject_token invalid" is projection lag, not a missing user.
+func (m *Manager) impersonate(ctx context.Context, guestID string, fresh bool) (Token, error) {
+	if guestID == "" {
+		return Token{}, errors.New("shadow: Impersonate: empty guest id")
+	}
+	actor, err := m.cfg.bearer(ctx)
+	if err != nil {
+		return Token{}, fmt.Errorf("shadow: service token: %w", err)
+	}
+	form := url.Values{
+		"grant_type":           {zitadel.GrantTokenExchange},
+		"subject_token":        {guestID},
+		"subject_token_type":   {zitadel.TokenTypeUserID},
+		"actor_token":          {actor},
+		"actor_token_type":     {zitadel.TokenTypeAccessToken},
+		"requested_token_type": {zitadel.TokenTypeJWT},
+		"scope":                {impersonationScope},
+	}
+	var tr *zitadel.TokenResponse
+	wait := lagWait
+	for attempt := 0; ; attempt++ {
+		tr, err = m.api.PostToken(ctx, form, m.clientAuth)
+		err = apiErr("token exchange", err)
+		if err == nil || !fresh || attempt == lagRetries || !errors.Is(err, ErrNotFound) {
+			break
+		}
+		if err := sleep(ctx, wait); err != nil {
+			return Token{}, err
+		}
+		wait *= 2
+	}
+	if err != nil {
+		return Token{}, err
+	}
+	tok := Token{AccessToken: tr.AccessToken, IDToken: tr.IDToken, TokenType: tr.TokenType,
+		IssuedTokenType: tr.IssuedTokenType, Scope: tr.Scope}
+	claims, parsed := readClaims(tr.AccessToken)
+	if tr.ExpiresIn > 0 {
+		tok.Expiry = m.now().Add(time.Duration(tr.ExpiresIn) * time.Second)
+	} else if parsed && claims.Expiry > 0 {
+		tok.Expiry = time.Unix(claims.Expiry, 0)
+	}
+	if err := m.checkTokenIsGuest(ctx, guestID, claims, tr.IDToken); err != nil {
+		return Token{}, err
+	}
+	return tok, nil
+}
+
+// checkTokenIsGuest confirms the guest tag from the metadata claim of the
+// access token or the ID token, or, when neither carries the claim, from
+// ListUserMetadata.
+func (m *Manager) checkTokenIsGuest(ctx context.Context, guestID string, access tokenClaims, idToken string) error {
+	md := access.Metadata
+	if md == nil {
+		if c, ok := readClaims(idToken); ok {
+			md = c.Metadata
+		}
+	}
+	if md != nil {
+		for k := range md {
+			if m.isTagKey(k) {
+				return nil
+			}
+		}
+		return fmt.Errorf("%w: %s", ErrNotGuest, guestID)
+	}
+	tags, err := m.guestTags(ctx, guestID)
+	if err != nil {
+		return err
+	}
+	if len(tags) == 0 {
+		return fmt.Errorf("%w: %s", ErrNotGuest, guestID)
+	}
+	return nil
+}
+
+// tokenClaims are the claims Impersonate reads from a token ZITADEL just
+// issued to it over TLS; their signature is not checked here (resource
+// servers check it with the Verifier).
+type tokenClaims struct {
+	Subject  string            `json:"sub"`
+	Expiry   int64             `json:"exp"`
+	Metadata map[string]string `json:"urn:zitadel:iam:user:metadata"`
+}
+
+// readClaims decodes the payload of a compact JWS; ok is false for
+// anything else (an opaque token, say).
+func readClaims(jwt string) (tokenClaims, bool) {
+	var c tokenClaims
+	parts := strings.Split(jwt, ".")
+	if len(parts) != 3 {
+		return c, false
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil || json.Unmarshal(payload, &c) != nil {
+		return tokenClaims{}, false
+	}
+	return c, true
+}
+
+// clientAuth authenticates the OIDC application at the token endpoint.
+// The application's auth method "none" sends client_id alone.
+func (m *Manager) clientAuth(_ context.Context, form url.Values, _ http.Header) error {
+	form.Set("client_id", m.cfg.clientID)
+	return nil
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

@@ -1,0 +1,303 @@
+package shadow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// Option configures a Manager; see [New].
+type Option func(*config)
+
+type config struct {
+	issuer          string
+	orgID           string
+	clientID        string
+	creds           Credentials
+	tokens          oauth2.TokenSource
+	store           CartStore
+	codec           SessionCodec
+	sessionKeys     []SessionKey
+	httpClient      *http.Client
+	now             func() time.Time
+	emailDomain     string
+	tagKey          string
+	dailyTags       bool
+	guestName       [2]string
+	mergePolicy     MergePolicy
+	sessionLifetime time.Duration
+	renewBefore     time.Duration
+	cookieName      string
+	insecureCookies bool
+	retry           RetryOptions
+	errs            []error
+}
+
+// RetryOptions bound the retries of idempotent requests (reads, DeleteUser,
+// CreateUser with the SDK's own user id, token requests). Non-idempotent
+// requests (UpdateUser) are never retried.
+type RetryOptions struct {
+	MaxAttempts int           // attempts in all, the first included; default 4, 1 disables retries
+	MinWait     time.Duration // base of the exponential backoff; default 100 ms
+	MaxWait     time.Duration // longest single wait, Retry-After included; default 5 s
+}
+
+// Defaults.
+const (
+	DefaultEmailDomain     = "guest.invalid"
+	DefaultTagKey          = "GUEST_CREATED_AT"
+	DefaultSessionLifetime = 30 * 24 * time.Hour
+	DefaultRenewBefore     = 5 * time.Minute
+	DefaultCookieName      = "__Host-shadow"
+	// DefaultInsecureCookieName is the default cookie name with
+	// WithInsecureCookies: browsers refuse the __Host- prefix without Secure.
+	DefaultInsecureCookieName = "shadow"
+)
+
+// WithOrganization sets the ZITADEL organization id guests are created in. Required.
+func WithOrganization(orgID string) Option { return func(c *config) { c.orgID = orgID } }
+
+// WithClientID sets the client id of the OIDC application that performs
+// the token exchange; the application needs the Token Exchange grant type.
+// Required.
+func WithClientID(clientID string) Option { return func(c *config) { c.clientID = clientID } }
+
+// WithCredentials sets the machine user the SDK acts as. It needs
+// IAM_USER_MANAGER (or ORG_USER_MANAGER on the guests' organization) and
+// IAM_END_USER_IMPERSONATOR (or ORG_END_USER_IMPERSONATOR). Required.
+func WithCredentials(cr Credentials) Option { return func(c *config) { c.creds = cr } }
+
+// WithCartStore sets where carts live (memstore for tests, pgstore in
+// production). Required: there is no silent in-memory default.
+func WithCartStore(s CartStore) Option { return func(c *config) { c.store = s } }
+
+// WithSessionKeys makes the default [JWECodec] seal cookies with primary
+// and still open cookies sealed with any of previous (key rotation).
+// Required unless WithSessionCodec is given.
+func WithSessionKeys(primary SessionKey, previous ...SessionKey) Option {
+	return func(c *config) { c.sessionKeys = append([]SessionKey{primary}, previous...) }
+}
+
+// WithSessionCodec replaces the default codec.
+func WithSessionCodec(sc SessionCodec) Option { return func(c *config) { c.codec = sc } }
+
+// WithHTTPClient sets the one *http.Client every request to ZITADEL goes
+// through (default: a client with a 30 s timeout). The SDK adds retries on
+// top of it.
+func WithHTTPClient(hc *http.Client) Option { return func(c *config) { c.httpClient = hc } }
+
+// WithClock sets the clock for tag times, sweeps, token expiry and
+// sessions (default time.Now). Tests use it instead of sleeping.
+func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
+
+// WithGuestEmailDomain sets the domain of guests' synthetic e-mail
+// addresses, guest-<id>@<domain> (default "guest.invalid", a TLD RFC 2606
+// reserves, so no mail can ever be delivered).
+func WithGuestEmailDomain(domain string) Option { return func(c *config) { c.emailDomain = domain } }
+
+// WithGuestName sets the given and family name of new guests (default "Guest" "User").
+func WithGuestName(given, family string) Option {
+	return func(c *config) { c.guestName = [2]string{given, family} }
+}
+
+// WithTagKey sets the metadata key of the guest tag (default
+// GUEST_CREATED_AT); its value is the RFC 3339 UTC creation time.
+func WithTagKey(key string) Option { return func(c *config) { c.tagKey = key } }
+
+// WithDailyTags writes the official demo's daily keys, GUEST_YY_MM_DD in
+// UTC, instead of one fixed key. The SDK recognizes both styles either way.
+func WithDailyTags() Option { return func(c *config) { c.dailyTags = true } }
+
+// WithMergePolicy sets how MergeInto combines a SKU present in both carts
+// (default SumQuantities).
+func WithMergePolicy(p MergePolicy) Option { return func(c *config) { c.mergePolicy = p } }
+
+// WithSessionLifetime sets how long a guest session cookie lives (default 30 days).
+func WithSessionLifetime(d time.Duration) Option { return func(c *config) { c.sessionLifetime = d } }
+
+// WithRenewBefore sets how long before its expiry a guest token is renewed
+// by re-impersonation (default 5 minutes).
+func WithRenewBefore(d time.Duration) Option { return func(c *config) { c.renewBefore = d } }
+
+// WithCookieName sets the session cookie's name (default "__Host-shadow").
+func WithCookieName(name string) Option { return func(c *config) { c.cookieName = name } }
+
+// WithInsecureCookies drops the Secure attribute so the session cookie
+// works over plain http on localhost during development. Never use it in
+// production. The default cookie name becomes "shadow".
+func WithInsecureCookies() Option { return func(c *config) { c.insecureCookies = true } }
+
+// WithRetry bounds retries; zero fields keep their defaults.
+func WithRetry(r RetryOptions) Option { return func(c *config) { c.retry = r } }
+
+func newConfig(issuer string, opts []Option) (config, error) {
+	c := config{
+		issuer:          strings.TrimSuffix(issuer, "/"),
+		now:             time.Now,
+		emailDomain:     DefaultEmailDomain,
+		tagKey:          DefaultTagKey,
+		guestName:       [2]string{"Guest", "User"},
+		mergePolicy:     SumQuantities,
+		sessionLifetime: DefaultSessionLifetime,
+		renewBefore:     DefaultRenewBefore,
+		retry:           RetryOptions{MaxAttempts: 4, MinWait: 100 * time.Millisecond, MaxWait: 5 * time.Second},
+	}
+	for _, o := range opts {
+		if o != nil {
+			o(&c)
+		}
+	}
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf("shadow: "+format, a...)) }
+	if err := checkIssuer(c.issuer); err != nil {
+		errs = append(errs, err)
+	}
+	if c.orgID == "" {
+		bad("WithOrganization is required")
+	}
+	if c.clientID == "" {
+		bad("WithClientID is required")
+	}
+	switch {
+	case c.creds.err != nil:
+		errs = append(errs, c.creds.err)
+	case c.creds.source == nil:
+		bad("WithCredentials is required (for example shadow.PAT(token))")
+	}
+	if c.store == nil {
+		bad("WithCartStore is required (memstore.New() for tests)")
+	}
+	if c.codec == nil && len(c.sessionKeys) == 0 {
+		bad("WithSessionKeys or WithSessionCodec is required")
+	}
+	for i, k := range c.sessionKeys {
+		if len(k.key) == 0 {
+			bad("session key %d is empty; build keys with NewSessionKey or SessionKeyFromPassphrase", i)
+		}
+	}
+	if c.httpClient == nil {
+		c.httpClient = &http.Client{Timeout: 30 * time.Second}
+	}
+	if c.now == nil {
+		bad("WithClock: nil clock")
+	}
+	if !validDomain(c.emailDomain) {
+		bad("WithGuestEmailDomain: %q is not a domain name", c.emailDomain)
+	}
+	if c.tagKey == "" || len(c.tagKey) > 200 || isDailyTagKey(c.tagKey) {
+		bad("WithTagKey: %q must be 1 to 200 bytes and not of the daily form GUEST_YY_MM_DD", c.tagKey)
+	}
+	if c.guestName[0] == "" || c.guestName[1] == "" {
+		bad("WithGuestName: given and family name must not be empty")
+	}
+	if c.mergePolicy == nil {
+		bad("WithMergePolicy: nil policy")
+	}
+	if c.sessionLifetime <= 0 {
+		bad("WithSessionLifetime: %v must be positive", c.sessionLifetime)
+	}
+	if c.renewBefore < 0 {
+		bad("WithRenewBefore: %v must not be negative", c.renewBefore)
+	}
+	if c.cookieName == "" {
+		c.cookieName = DefaultCookieName
+		if c.insecureCookies {
+			c.cookieName = DefaultInsecureCookieName
+		}
+	}
+	if !validCookieName(c.cookieName) {
+		bad("WithCookieName: %q is not a valid cookie name", c.cookieName)
+	} else if c.insecureCookies && (strings.HasPrefix(c.cookieName, "__Host-") || strings.HasPrefix(c.cookieName, "__Secure-")) {
+		bad("WithCookieName: %q needs Secure, which WithInsecureCookies drops", c.cookieName)
+	}
+	if c.retry.MaxAttempts == 0 {
+		c.retry.MaxAttempts = 4
+	}
+	if c.retry.MinWait == 0 {
+		c.retry.MinWait = 100 * time.Millisecond
+	}
+	if c.retry.MaxWait == 0 {
+		c.retry.MaxWait = 5 * time.Second
+	}
+	if c.retry.MaxAttempts < 1 || c.retry.MinWait < 0 || c.retry.MaxWait < c.retry.MinWait {
+		bad("WithRetry: %+v needs MaxAttempts ≥ 1 and 0 ≤ MinWait ≤ MaxWait", c.retry)
+	}
+	if len(errs) == 0 {
+		ts, err := c.creds.source(&c)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		c.tokens = ts
+	}
+	if len(errs) > 0 {
+		return config{}, errors.Join(errs...)
+	}
+	return c, nil
+}
+
+// bearer returns the service token for the user service and the exchange.
+func (c *config) bearer(ctx context.Context) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	t, err := c.tokens.Token()
+	if err != nil {
+		return "", err
+	}
+	return t.AccessToken, nil
+}
+
+func checkIssuer(issuer string) error {
+	u, err := url.Parse(issuer)
+	if err != nil || issuer == "" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("shadow: issuer %q is not an absolute URL such as https://my-instance.zitadel.cloud", issuer)
+	}
+	if u.Scheme == "https" || u.Scheme == "http" && isLoopback(u.Hostname()) {
+		return nil
+	}
+	return fmt.Errorf("shadow: issuer %q must use https (http only for localhost)", issuer)
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func validDomain(d string) bool {
+	if d == "" || len(d) > 253 || strings.HasPrefix(d, ".") || strings.HasSuffix(d, ".") || !strings.Contains(d, ".") {
+		return false
+	}
+	for _, label := range strings.Split(d, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func validCookieName(n string) bool {
+	if n == "" {
+		return false
+	}
+	for _, r := range n {
+		if r <= ' ' || r >= 0x7f || strings.ContainsRune("()<>@,;:\\\"/[]?={}", r) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,95 @@
+package shadow
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/shadowaccounts/shadow/internal/zitadel"
+)
+
+// Guest is a guest user the SDK created in ZITADEL.
+type Guest struct {
+	ID             string    // ZITADEL user id, chosen by the SDK (32 lowercase hex digits)
+	OrganizationID string    // the organization the guest lives in
+	CreatedAt      time.Time // the time in the guest tag, UTC, second precision
+}
+
+// Token is an impersonation token of a guest, issued by ZITADEL's token
+// exchange (RFC 8693 §2.2.1).
+type Token struct {
+	// AccessToken is a JWT signed by ZITADEL: "sub" is the guest, "act"
+	// names the service account, and the "urn:zitadel:iam:user:metadata"
+	// claim carries the guest tag. ZITADEL's own APIs refuse it; it is for
+	// the app's resource servers.
+	AccessToken string
+	// IDToken is the OIDC ID token issued with it (scope "openid").
+	IDToken string
+	// TokenType is "Bearer".
+	TokenType string
+	// IssuedTokenType is the RFC 8693 type of AccessToken,
+	// "urn:ietf:params:oauth:token-type:jwt".
+	IssuedTokenType string
+	// Scope is the space-delimited scope ZITADEL granted.
+	Scope string
+	// Expiry is when AccessToken expires (ZITADEL's default lifetime is 12 h).
+	Expiry time.Time
+}
+
+// Profile is what a guest gives when registering (Upgrade).
+type Profile struct {
+	GivenName  string // 1 to 200 characters
+	FamilyName string // 1 to 200 characters
+	Email      string // becomes the username and the (unverified) e-mail
+	Password   string // must satisfy the organization's password complexity policy
+}
+
+// Manager runs the guest lifecycle against one ZITADEL instance:
+// Provision, Impersonate, Upgrade, MergeInto and Sweep, plus the session
+// cookie helpers of http.go. Create it with [New]. It is safe for
+// concurrent use and keeps no request context.
+type Manager struct {
+	cfg   config
+	api   *zitadel.Client
+	codec SessionCodec
+	store CartStore
+}
+
+// New builds a Manager for the ZITADEL instance at issuer (for example
+// "https://my-instance.zitadel.cloud"). The options WithOrganization,
+// WithClientID, WithCredentials, WithCartStore and one of WithSessionKeys
+// or WithSessionCodec are required. Every invalid or missing option is
+// reported at once, joined in one error. New makes no network call.
+func New(issuer string, opts ...Option) (*Manager, error) {
+	cfg, err := newConfig(issuer, opts)
+	if err != nil {
+		return nil, err
+	}
+	rc := zitadel.NewRetryClient(cfg.httpClient, zitadel.RetryPolicy{
+		MaxAttempts: cfg.retry.MaxAttempts, MinWait: cfg.retry.MinWait, MaxWait: cfg.retry.MaxWait})
+	m := &Manager{cfg: cfg, codec: cfg.codec, store: cfg.store}
+	m.api = &zitadel.Client{
+		BaseURL:   strings.TrimSuffix(cfg.issuer, "/"),
+		HTTP:      rc,
+		Bearer:    m.cfg.bearer,
+		UserAgent: userAgent,
+	}
+	if m.codec == nil {
+		m.codec, err = NewJWECodec(cfg.sessionKeys[0], cfg.sessionKeys[1:], WithCodecClock(cfg.now))
+		if err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// userAgent names the SDK in requests to ZITADEL.
+const userAgent = "shadow-go"
+
+// now is the Manager's clock (WithClock).
+func (m *Manager) now() time.Time { return m.cfg.now() }
+
+// call sends one user-service RPC and converts its error.
+func (m *Manager) call(ctx context.Context, method string, in, out any) error {
+	return apiErr(method, m.api.Call(ctx, method, in, out))
+}
