@@ -40,8 +40,10 @@ func (m *Manager) Impersonate(ctx context.Context, guestID string) (Token, error
 
 // Projection lag: ZITADEL reads the subject from an eventually consistent
 // projection, so an exchange right after CreateUser may answer
-// "subject_token invalid" (zitadel-wire.md §6.7). After a Provision the
-// exchange is retried this many times, waiting lagWait, doubling.
+// "subject_token invalid" (zitadel-wire.md §6.7). After a Provision the SDK
+// then reads the user once with GetUserByID, which brings the projection up
+// to date, and retries the exchange up to lagRetries times, waiting
+// lagWait, doubling.
 const (
 	lagRetries = 4
 	lagWait    = 50 * time.Millisecond
@@ -73,6 +75,13 @@ func (m *Manager) impersonate(ctx context.Context, guestID string, fresh bool) (
 		err = apiErr("token exchange", err)
 		if err == nil || !fresh || attempt == lagRetries || !errors.Is(err, ErrNotFound) {
 			break
+		}
+		if attempt == 0 {
+			if err := m.call(zitadel.Idempotent(ctx), zitadel.MethodGetUserByID,
+				zitadel.UserIDRequest{UserID: guestID}, &zitadel.GetUserByIDResponse{}); err != nil {
+				return Token{}, err
+			}
+			continue
 		}
 		if err := sleep(ctx, wait); err != nil {
 			return Token{}, err
