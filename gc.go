@@ -200,3 +200,13 @@ func (r *recentSet) add(s string) {
 	r.set[s] = true
 	r.order = append(r.order, s)
 }
+
+// Locker lets replicas agree that only one of them sweeps at a time
+// (pgstore provides one on PostgreSQL advisory locks). Implementations
+// must be safe for concurrent use.
+type Locker interface {
+	// TryLock takes the lock called name unless another holder has it, in
+	// which case ok is false and release is nil. release gives the lock back
+	// and is called exactly once; it honours its own ctx.
+	TryLock(ctx context.Context, name string) (release func(ctx context.Context) error, ok bool, err error)
+}
