@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -71,7 +70,7 @@ func (m *Manager) impersonate(ctx context.Context, guestID string, fresh bool) (
 	var tr *zitadel.TokenResponse
 	wait := lagWait
 	for attempt := 0; ; attempt++ {
-		tr, err = m.api.PostToken(ctx, form, m.clientAuth)
+		tr, err = m.api.PostToken(ctx, form, m.cfg.clientAuth.apply(m.cfg.issuer, m.cfg.now))
 		err = apiErr("token exchange", err)
 		if err == nil || !fresh || attempt == lagRetries || !errors.Is(err, ErrNotFound) {
 			break
@@ -155,13 +154,6 @@ func readClaims(jwt string) (tokenClaims, bool) {
 		return tokenClaims{}, false
 	}
 	return c, true
-}
-
-// clientAuth authenticates the OIDC application at the token endpoint.
-// The application's auth method "none" sends client_id alone.
-func (m *Manager) clientAuth(_ context.Context, form url.Values, _ http.Header) error {
-	form.Set("client_id", m.cfg.clientID)
-	return nil
 }
 
 // sleep waits d or until ctx ends.

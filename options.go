@@ -10,7 +10,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/go-retryablehttp"
 	"golang.org/x/oauth2"
+
+	"github.com/shadowaccounts/shadow/internal/zitadel"
 )
 
 // Option configures a Manager; see [New].
@@ -20,8 +23,11 @@ type config struct {
 	issuer          string
 	orgID           string
 	clientID        string
+	projectID       string
 	creds           Credentials
+	clientAuth      clientAuth
 	tokens          oauth2.TokenSource
+	retryClient     *retryablehttp.Client
 	store           CartStore
 	codec           SessionCodec
 	sessionKeys     []SessionKey
@@ -68,6 +74,43 @@ func WithOrganization(orgID string) Option { return func(c *config) { c.orgID = 
 // the token exchange; the application needs the Token Exchange grant type.
 // Required.
 func WithClientID(clientID string) Option { return func(c *config) { c.clientID = clientID } }
+
+// WithProjectID sets the id of the ZITADEL project of the OIDC application.
+// Required with KeyFile or ClientCredentials credentials: their tokens ask
+// for this project's audience, which ZITADEL ≥ v4.15.3 requires of a
+// token-exchange actor (zitadel-wire.md §5.5). PATs need no project.
+func WithProjectID(projectID string) Option { return func(c *config) { c.projectID = projectID } }
+
+// WithClientSecret authenticates the OIDC application at the token
+// endpoint with its client secret, by HTTP Basic (AuthClientSecretBasic,
+// URL-encoded as RFC 6749 §2.3.1 asks) or in the form
+// (AuthClientSecretPost). Without it or WithClientKey the application is a
+// public client (AuthNone); ZITADEL recommends a confidential client for
+// token exchange.
+func WithClientSecret(secret string, method ClientAuthMethod) Option {
+	return func(c *config) {
+		if secret == "" || (method != AuthClientSecretBasic && method != AuthClientSecretPost) {
+			c.errs = append(c.errs, errors.New("shadow: WithClientSecret needs a secret and AuthClientSecretBasic or AuthClientSecretPost"))
+			return
+		}
+		c.clientAuth = clientAuth{method: method, secret: secret}
+	}
+}
+
+// WithClientKey authenticates the OIDC application with private_key_jwt
+// (RFC 7523 §2.2), using an application key file as ZITADEL downloads it:
+// {"type":"application","keyId","key","appId","clientId"}. Its clientId
+// must equal WithClientID's.
+func WithClientKey(keyFileJSON []byte) Option {
+	return func(c *config) {
+		kf, err := parseKeyFile(keyFileJSON, "application")
+		if err != nil {
+			c.errs = append(c.errs, err)
+			return
+		}
+		c.clientAuth = clientAuth{method: AuthPrivateKeyJWT, key: kf}
+	}
+}
 
 // WithCredentials sets the machine user the SDK acts as. It needs
 // IAM_USER_MANAGER (or ORG_USER_MANAGER on the guests' organization) and
@@ -154,7 +197,7 @@ func newConfig(issuer string, opts []Option) (config, error) {
 			o(&c)
 		}
 	}
-	var errs []error
+	errs := c.errs
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf("shadow: "+format, a...)) }
 	if err := checkIssuer(c.issuer); err != nil {
 		errs = append(errs, err)
@@ -164,6 +207,13 @@ func newConfig(issuer string, opts []Option) (config, error) {
 	}
 	if c.clientID == "" {
 		bad("WithClientID is required")
+	}
+	c.clientAuth.clientID = c.clientID
+	if k := c.clientAuth.key; k != nil && k.ClientID != c.clientID {
+		bad("WithClientKey: the key file is for client %q, not WithClientID's %q", k.ClientID, c.clientID)
+	}
+	if c.creds.kind != "" && c.creds.kind != "PAT" && c.projectID == "" {
+		bad("WithProjectID is required with %s credentials: the token-exchange actor needs the project's audience", c.creds.kind)
 	}
 	switch {
 	case c.creds.err != nil:
@@ -230,6 +280,8 @@ func newConfig(issuer string, opts []Option) (config, error) {
 		bad("WithRetry: %+v needs MaxAttempts ≥ 1 and 0 ≤ MinWait ≤ MaxWait", c.retry)
 	}
 	if len(errs) == 0 {
+		c.retryClient = zitadel.NewRetryClient(c.httpClient, zitadel.RetryPolicy{
+			MaxAttempts: c.retry.MaxAttempts, MinWait: c.retry.MinWait, MaxWait: c.retry.MaxWait})
 		ts, err := c.creds.source(&c)
 		if err != nil {
 			errs = append(errs, err)
@@ -252,6 +304,12 @@ func (c *config) bearer(ctx context.Context) (string, error) {
 		return "", err
 	}
 	return t.AccessToken, nil
+}
+
+// tokenClient sends token requests; they carry client or assertion
+// credentials, never the service token.
+func (c *config) tokenClient() *zitadel.Client {
+	return &zitadel.Client{BaseURL: c.issuer, HTTP: c.retryClient, UserAgent: userAgent}
 }
 
 func checkIssuer(issuer string) error {

@@ -2,7 +2,6 @@ package shadow
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"github.com/shadowaccounts/shadow/internal/zitadel"
@@ -65,15 +64,8 @@ func New(issuer string, opts ...Option) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	rc := zitadel.NewRetryClient(cfg.httpClient, zitadel.RetryPolicy{
-		MaxAttempts: cfg.retry.MaxAttempts, MinWait: cfg.retry.MinWait, MaxWait: cfg.retry.MaxWait})
 	m := &Manager{cfg: cfg, codec: cfg.codec, store: cfg.store}
-	m.api = &zitadel.Client{
-		BaseURL:   strings.TrimSuffix(cfg.issuer, "/"),
-		HTTP:      rc,
-		Bearer:    m.cfg.bearer,
-		UserAgent: userAgent,
-	}
+	m.api = &zitadel.Client{BaseURL: cfg.issuer, HTTP: cfg.retryClient, Bearer: m.cfg.bearer, UserAgent: userAgent}
 	if m.codec == nil {
 		m.codec, err = NewJWECodec(cfg.sessionKeys[0], cfg.sessionKeys[1:], WithCodecClock(cfg.now))
 		if err != nil {
