@@ -24,7 +24,7 @@ func TestParseError(t *testing.T) {
 			StatusError{HTTPStatus: 400, Code: CodeInvalidArgument, Message: "invalid CreateUserRequest.OrganizationId: value length must be between 1 and 200 runes, inclusive"}},
 		"ProxyHTML": {502, `<html><body>Bad Gateway</body></html>`,
 			StatusError{HTTPStatus: 502, Code: CodeUnavailable, Message: "<html><body>Bad Gateway</body></html>"}},
-		"Empty415": {415, ``, StatusError{HTTPStatus: 415, Code: CodeUnknown}},
+		"Empty415":        {415, ``, StatusError{HTTPStatus: 415, Code: CodeUnknown}},
 		"UnknownCodeName": {500, `{"code":"mystery"}`, StatusError{HTTPStatus: 500, Code: CodeUnknown}},
 	} {
 		t.Run(name, func(t *testing.T) {
