@@ -1,0 +1,2 @@
+// Package zitadeltest is an in-memory fake of a ZITADEL instance for tests.
+package zitadeltest
