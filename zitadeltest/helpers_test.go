@@ -154,3 +154,12 @@ func createGuest(t *testing.T, s *Server, id string) string {
 	}
 	return id
 }
+
+func readAll(t *testing.T, resp *http.Response) []byte {
+	t.Helper()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
