@@ -18,9 +18,9 @@ const callback = "https://app.example.com/callback"
 
 // browser is a client that does not follow redirects.
 func browser(s *Server) *http.Client {
-	c := s.Client()
+	c := *s.Client() // a copy: the server's client is shared
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return c
+	return &c
 }
 
 func get(t *testing.T, c *http.Client, u string) response {

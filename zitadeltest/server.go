@@ -1,8 +1,12 @@
 package zitadeltest
 
 import (
+	"bytes"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -50,6 +54,7 @@ func NewServer(opts ...Option) *Server {
 	s.rpcs = userService()
 	s.mux = s.routes()
 	s.ts = httptest.NewUnstartedServer(http.HandlerFunc(s.serveLogged))
+	s.ts.Config.ErrorLog = log.New(handshakeFilter{os.Stderr}, "", log.LstdFlags)
 	s.ts.StartTLS()
 	s.URL = s.ts.URL
 	s.seed()
@@ -121,6 +126,18 @@ func (s *Server) SetImpersonation(enabled bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.st.impersonation = enabled
+}
+
+// handshakeFilter drops the "TLS handshake error" lines net/http logs when
+// Close interrupts a client that is still connecting; other server errors,
+// such as recovered handler panics, still reach w.
+type handshakeFilter struct{ w io.Writer }
+
+func (f handshakeFilter) Write(p []byte) (int, error) {
+	if bytes.Contains(p, []byte("http: TLS handshake error")) {
+		return len(p), nil
+	}
+	return f.w.Write(p)
 }
 
 func (s *Server) routes() *http.ServeMux {
