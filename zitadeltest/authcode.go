@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/shadowaccounts/shadow/internal/zitadel"
 )
 
 // The authorization code flow with PKCE: /oauth/v2/authorize, a minimal
@@ -59,12 +61,14 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 			"If you have any questions, you may contact the administrator of the application."))
 		return
 	}
+	// The response types of an application follow its grant types: only
+	// an application with the authorization_code grant may ask for "code".
 	switch rt := f.Get("response_type"); {
 	case rt == "":
 		writeOAuthError(w, invalidRequest("The response type is missing in your request. "+
 			"If you have any questions, you may contact the administrator of the application."))
 		return
-	case rt != "code":
+	case rt != "code" || !a.allowsGrant(zitadel.GrantAuthorizationCode):
 		writeOAuthError(w, oauthErr(http.StatusBadRequest, "unauthorized_client",
 			"The requested response type is missing in the client configuration. "+
 				"If you have any questions, you may contact the administrator of the application."))

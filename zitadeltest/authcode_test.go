@@ -206,6 +206,11 @@ func TestAuthorizeErrors(t *testing.T) {
 	if err := s.SetRedirectURIs(s.ClientID(), callback); err != nil {
 		t.Fatal(err)
 	}
+	exchangeOnly, err := s.AddApp(NewApp{Name: "exchange-only", RedirectURIs: []string{callback},
+		GrantTypes: []string{zitadel.GrantTokenExchange}, AuthMethod: AuthMethodNone})
+	if err != nil {
+		t.Fatal(err)
+	}
 	c := browser(s)
 	base := func(mod func(url.Values)) string {
 		q := url.Values{"client_id": {s.ClientID()}, "redirect_uri": {callback}, "response_type": {"code"},
@@ -227,6 +232,10 @@ func TestAuthorizeErrors(t *testing.T) {
 			`{"error":"invalid_scope","error_description":"The scope openid is missing in your request. Please ensure the scope openid is added to the request. If you have any questions, you may contact the administrator of the application."}`},
 		{"token response type", func(q url.Values) { q.Set("response_type", "token") }, 400,
 			`{"error":"unauthorized_client","error_description":"The requested response type is missing in the client configuration. If you have any questions, you may contact the administrator of the application."}`},
+		{"app without the code grant", func(q url.Values) { q.Set("client_id", exchangeOnly) }, 400,
+			`{"error":"unauthorized_client","error_description":"The requested response type is missing in the client configuration. If you have any questions, you may contact the administrator of the application."}`},
+		{"unknown client", func(q url.Values) { q.Set("client_id", "nope") }, 400,
+			`{"error":"invalid_request","error_description":"unable to retrieve client by id"}`},
 		{"no PKCE for a public client", func(q url.Values) { q.Del("code_challenge"); q.Del("code_challenge_method") }, 302,
 			callback + "?error=invalid_request&error_description=code_challenge+required&state=s"},
 		{"plain PKCE", func(q url.Values) { q.Set("code_challenge_method", "plain") }, 302,

@@ -15,7 +15,6 @@ import (
 
 // exchangeToken is a verified subject or actor token.
 type exchangeToken struct {
-	tokenType     string
 	userID        string
 	resourceOwner string
 	issuer        string
@@ -182,7 +181,7 @@ func (st *state) verifyExchangeToken(issuer string, a *app, raw, typ string, all
 			return nil, false // not issued for this client (GHSA-vrh8-c9cm-wh8v)
 		}
 		return &exchangeToken{
-			tokenType: typ, userID: u.id, resourceOwner: u.orgID, issuer: issuer, scopes: t.scopes,
+			userID: u.id, resourceOwner: u.orgID, issuer: issuer, scopes: t.scopes,
 			audience: aud, authTime: t.authTime, amr: t.amr, actor: t.actor,
 		}, true
 	case zitadel.TokenTypeIDToken:
@@ -192,7 +191,7 @@ func (st *state) verifyExchangeToken(issuer string, a *app, raw, typ string, all
 		if u == nil {
 			return nil, false
 		}
-		return &exchangeToken{tokenType: typ, userID: u.id, resourceOwner: u.orgID, issuer: issuer}, true
+		return &exchangeToken{userID: u.id, resourceOwner: u.orgID, issuer: issuer}, true
 	}
 	// Refresh tokens are refused; self-signed JWT subjects need application
 	// keys for users, which the fake does not model.
@@ -230,7 +229,7 @@ func (st *state) verifyIDTokenForExchange(issuer, raw string) (*exchangeToken, b
 		aud = []string{one}
 	}
 	et := &exchangeToken{
-		tokenType: zitadel.TokenTypeIDToken, userID: u.id, resourceOwner: u.orgID, issuer: issuer,
+		userID: u.id, resourceOwner: u.orgID, issuer: issuer,
 		audience: aud, amr: c.AMR, actor: c.Act.actor(),
 	}
 	if c.AuthTime != 0 {

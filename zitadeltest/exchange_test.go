@@ -39,7 +39,7 @@ func verifiedClaims(t *testing.T, s *Server, raw string) map[string]any {
 	if err := json.Unmarshal(r.body, &set); err != nil {
 		t.Fatal(err)
 	}
-	jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
+	jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.RS256})
 	if err != nil {
 		t.Fatalf("parse JWT: %v", err)
 	}

@@ -204,7 +204,7 @@ func (s *Server) AddHumanUser(h NewHuman) (string, error) {
 		u.passwordChanged = u.created
 	}
 	for k, v := range h.Metadata {
-		u.setMetadata(k, v, u.created)
+		u.setMetadata(strings.TrimSpace(k), v, u.created)
 	}
 	st.insertUser(u)
 	return u.id, nil

@@ -64,7 +64,7 @@ func (st *state) verifyJWT(raw string) (payload []byte, ok bool) {
 	if st.key == nil || strings.Count(raw, ".") != 2 {
 		return nil, false
 	}
-	jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
+	jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.RS256})
 	if err != nil || len(jws.Signatures) != 1 || jws.Signatures[0].Header.KeyID != st.key.id {
 		return nil, false
 	}

@@ -138,7 +138,7 @@ func (st *state) verifyClient(r *http.Request, issuer string) (*app, *oauthError
 // unverifiedIssuer reads the iss claim of a JWT without checking it, to
 // find the client whose key must then verify it.
 func unverifiedIssuer(raw string) string {
-	jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.PS256})
+	jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.PS256})
 	if err != nil {
 		return ""
 	}
@@ -155,7 +155,7 @@ func unverifiedIssuer(raw string) string {
 // application's key, iss = sub = client id, the issuer in aud, not expired
 // and issued at most an hour ago.
 func (st *state) verifyClientAssertion(a *app, raw, issuer string) bool {
-	jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.PS256})
+	jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.PS256})
 	if err != nil || len(jws.Signatures) != 1 || jws.Signatures[0].Header.KeyID != a.keyID {
 		return false
 	}

@@ -208,7 +208,7 @@ func createUser(s *Server, caller *user, req *zitadel.CreateUserRequest) (*zitad
 		}
 	}
 	for _, m := range metadata {
-		u.setMetadata(m.Key, m.Value, u.created)
+		u.setMetadata(strings.TrimSpace(m.Key), m.Value, u.created) // keys are stored trimmed
 	}
 	st.insertUser(u)
 	return resp, nil
