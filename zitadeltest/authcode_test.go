@@ -156,6 +156,14 @@ func TestAuthorizationCodeFlow(t *testing.T) {
 	if at["sub"] != id || at["client_id"] != s.ClientID() || at["act"] != nil || at["email"] != nil {
 		t.Errorf("access token claims %v", at)
 	}
+	// Without ZITADEL's project in the audience the API refuses the token.
+	plain := codeFrom(t, login(t, s, c, authorize(t, s, c, "openid", verifier, ""), "ada@example.com", "Secr3tP4ssw0rd!"))
+	plainTokens := tokenResp(t, form(t, s, zitadel.PathToken, url.Values{
+		"grant_type": {zitadel.GrantAuthorizationCode}, "code": {plain}, "redirect_uri": {callback},
+		"client_id": {s.ClientID()}, "code_verifier": {verifier},
+	}, "", ""))
+	checkJSON(t, connect(t, s, plainTokens.AccessToken, "GetUserByID", `{"userId":"`+id+`"}`), http.StatusUnauthorized,
+		connectError("unauthenticated", "APP-Zxfako", "invalid audience"))
 	// With ZITADEL's project in the audience the user may read itself.
 	if r := connect(t, s, tr.AccessToken, "GetUserByID", `{"userId":"`+id+`"}`); r.status != http.StatusOK {
 		t.Errorf("self read: %d %s", r.status, r.body)

@@ -277,3 +277,69 @@ func TestTokenExchangePolicyAndLifetime(t *testing.T) {
 		t.Errorf("after username change: userinfo %d, want 401", got)
 	}
 }
+
+func TestTokenExchangeChains(t *testing.T) {
+	t.Parallel()
+	s := startFixed(t)
+	a, b := createGuest(t, s, "chain-a"), createGuest(t, s, "chain-b")
+	sa := s.ServiceAccount()
+	first := tokenResp(t, form(t, s, zitadel.PathToken, exchangeForm(s.ClientID(), a, sa.PAT, nil), "", ""))
+
+	t.Run("standard exchange keeps subject, scopes and act", func(t *testing.T) {
+		t.Parallel()
+		tr := tokenResp(t, form(t, s, zitadel.PathToken, url.Values{
+			"grant_type": {zitadel.GrantTokenExchange}, "client_id": {s.ClientID()},
+			"subject_token": {first.AccessToken}, "subject_token_type": {zitadel.TokenTypeAccessToken},
+			"requested_token_type": {zitadel.TokenTypeJWT}, "scope": {"openid profile"},
+		}, "", ""))
+		c := verifiedClaims(t, s, tr.AccessToken)
+		if c["sub"] != a || cmp.Diff(map[string]any{"iss": s.URL, "sub": sa.ID}, c["act"]) != "" {
+			t.Errorf("claims %v", c)
+		}
+		r := form(t, s, zitadel.PathToken, url.Values{
+			"grant_type": {zitadel.GrantTokenExchange}, "client_id": {s.ClientID()},
+			"subject_token": {first.AccessToken}, "subject_token_type": {zitadel.TokenTypeAccessToken},
+			"scope": {"openid email"},
+		}, "", "")
+		checkJSON(t, r, http.StatusBadRequest, `{"error":"invalid_scope","error_description":"scope \"email\" not found in subject or actor token"}`)
+	})
+	t.Run("an impersonated ID token as actor nests act", func(t *testing.T) {
+		t.Parallel()
+		// Only the id_token path lets a guest without memberships act.
+		tr := tokenResp(t, form(t, s, zitadel.PathToken, url.Values{
+			"grant_type": {zitadel.GrantTokenExchange}, "client_id": {s.ClientID()},
+			"subject_token": {b}, "subject_token_type": {zitadel.TokenTypeUserID},
+			"actor_token": {first.IDToken}, "actor_token_type": {zitadel.TokenTypeIDToken},
+			"requested_token_type": {zitadel.TokenTypeIDToken}, "scope": {"openid"},
+		}, "", ""))
+		c := verifiedClaims(t, s, tr.AccessToken)
+		want := map[string]any{"iss": s.URL, "sub": a, "act": map[string]any{"iss": s.URL, "sub": sa.ID}}
+		if c["sub"] != b || cmp.Diff(want, c["act"]) != "" {
+			t.Errorf("claims %v", c)
+		}
+		// As an access-token request the guest lacks the impersonation permission.
+		r := form(t, s, zitadel.PathToken, url.Values{
+			"grant_type": {zitadel.GrantTokenExchange}, "client_id": {s.ClientID()},
+			"subject_token": {b}, "subject_token_type": {zitadel.TokenTypeUserID},
+			"actor_token": {first.IDToken}, "actor_token_type": {zitadel.TokenTypeIDToken}, "scope": {"openid"},
+		}, "", "")
+		checkJSON(t, r, http.StatusNotFound, `{"error":"invalid_request","error_description":"membership not found"}`)
+	})
+	t.Run("tokens of other clients are refused", func(t *testing.T) {
+		t.Parallel()
+		other, err := s.AddApp(NewApp{Name: "other", AuthMethod: AuthMethodNone, GrantTypes: []string{zitadel.GrantTokenExchange}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Same project: the project id in the audience binds the token.
+		tokenResp(t, form(t, s, zitadel.PathToken, url.Values{
+			"grant_type": {zitadel.GrantTokenExchange}, "client_id": {other},
+			"subject_token": {first.AccessToken}, "subject_token_type": {zitadel.TokenTypeAccessToken},
+		}, "", ""))
+		r := form(t, s, zitadel.PathToken, url.Values{
+			"grant_type": {zitadel.GrantTokenExchange}, "client_id": {s.ClientID()},
+			"subject_token": {first.RefreshToken + "x"}, "subject_token_type": {zitadel.TokenTypeRefreshToken},
+		}, "", "")
+		checkJSON(t, r, http.StatusBadRequest, `{"error":"invalid_request","error_description":"subject_token invalid"}`)
+	})
+}

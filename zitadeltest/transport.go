@@ -24,7 +24,6 @@ const maxRequestBytes = 4 << 20
 // rpc is one method of the user service.
 type rpc interface {
 	operation() Operation
-	name() string
 	// run answers a request whose body is body (nil: none); fill may set
 	// fields taken from the URL. connect selects the Connect wording of
 	// decoding errors.

@@ -375,3 +375,29 @@ func TestAddHumanUserHelper(t *testing.T) {
 		}
 	}
 }
+
+func TestUpdateUserKinds(t *testing.T) {
+	t.Parallel()
+	s := startFixed(t)
+	pat := s.ServiceAccount().PAT
+	createGuest(t, s, "kind-human")
+	bot, err := s.AddMachineUser(NewMachine{Username: "kind-bot"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkJSON(t, connect(t, s, pat, "UpdateUser", `{"userId":"`+bot.ID+`","machine":{"name":"Robot","description":"beep"}}`),
+		http.StatusOK, `{"changeDate":"`+testStamp+`"}`)
+	if u, _ := s.User(bot.ID); u.DisplayName != "Robot" {
+		t.Errorf("machine name = %q", u.DisplayName)
+	}
+	checkJSON(t, connect(t, s, pat, "UpdateUser", `{"userId":"`+bot.ID+`","human":{"profile":{"givenName":"X"}}}`),
+		http.StatusNotFound, connectError("not_found", "COMMAND-ugjs0upun6", "User could not be found"))
+	checkJSON(t, connect(t, s, pat, "UpdateUser", `{"userId":"kind-human","machine":{"name":"X"}}`),
+		http.StatusNotFound, connectError("not_found", "COMMAND-ugjs0upun6", "User could not be found"))
+	checkJSON(t, connect(t, s, pat, "UpdateUser", `{"userId":"kind-human","human":{"password":{"hashedPassword":{"hash":"$2a$10$abc"}}}}`),
+		http.StatusNotImplemented, `{"code":"unimplemented","message":"zitadeltest: hashedPassword is not supported"}`)
+	checkJSON(t, connect(t, s, pat, "UpdateUser", `{"userId":"kind-human","metadata":[{"key":"","value":"YQ=="}]}`),
+		http.StatusBadRequest, connectError("invalid_argument", "META-2m00f", "Metadata is invalid"))
+	checkJSON(t, connect(t, s, bot.PAT, "UpdateUser", `{"userId":"kind-human","username":"x"}`),
+		http.StatusNotFound, connectError("not_found", "AUTHZ-cdgFk", "membership not found"))
+}
