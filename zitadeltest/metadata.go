@@ -1,0 +1,138 @@
+package zitadeltest
+
+import (
+	"cmp"
+	"maps"
+	"slices"
+
+	"github.com/shadowaccounts/shadow/internal/zitadel"
+)
+
+// User metadata (zitadel-wire.md §4.10).
+
+// Pagination of ListUserMetadata (filter/v2 PaginationPbToQuery defaults).
+const (
+	metadataDefaultLimit = 100
+	metadataMaxLimit     = 1000
+)
+
+// setUserMetadata is SetUserMetadata: an empty list fails before the user
+// is looked up; an empty value deletes the key (v4.13+).
+func setUserMetadata(s *Server, caller *user, req *zitadel.SetUserMetadataRequest) (*zitadel.SetUserMetadataResponse, *apiError) {
+	st := s.st
+	if len(req.Metadata) == 0 {
+		return nil, errMetadataNoData()
+	}
+	u := st.users[req.UserID]
+	if u == nil {
+		return nil, errUserNotFound(zitadel.CodeFailedPrecondition, idMetadataUserNotFound)
+	}
+	if aerr := checkPermission(caller, permUserWrite, u.orgID); aerr != nil {
+		return nil, aerr
+	}
+	for _, m := range req.Metadata {
+		if m.Key == "" {
+			return nil, errMetadataInvalid()
+		}
+	}
+	if u.applyMetadata(req.Metadata, st.now()) {
+		st.touch(u)
+	}
+	return &zitadel.SetUserMetadataResponse{SetDate: zitadel.TimestampOf(u.changed)}, nil
+}
+
+// deleteUserMetadata is DeleteUserMetadata: any absent key fails the whole
+// call and nothing is deleted.
+func deleteUserMetadata(s *Server, caller *user, req *zitadel.DeleteUserMetadataRequest) (*zitadel.DeleteUserMetadataResponse, *apiError) {
+	st := s.st
+	if len(req.Keys) == 0 {
+		return nil, errMetadataNoData()
+	}
+	u := st.users[req.UserID]
+	if u == nil {
+		return nil, errUserNotFound(zitadel.CodeFailedPrecondition, idMetadataUserNotFound)
+	}
+	if aerr := checkPermission(caller, permUserWrite, u.orgID); aerr != nil {
+		return nil, aerr
+	}
+	for _, k := range req.Keys {
+		if _, ok := u.metadata[k]; !ok {
+			return nil, errMetadataKeyNotExisting()
+		}
+	}
+	for _, k := range req.Keys {
+		delete(u.metadata, k)
+	}
+	st.touch(u)
+	return &zitadel.DeleteUserMetadataResponse{DeletionDate: zitadel.TimestampOf(u.changed)}, nil
+}
+
+// listUserMetadata is ListUserMetadata: sorted by creation date (descending
+// unless asc), key filters mapped correctly, an unknown user lists nothing.
+func listUserMetadata(s *Server, caller *user, req *zitadel.ListUserMetadataRequest) (*zitadel.ListUserMetadataResponse, *apiError) {
+	var p zitadel.PaginationRequest
+	if req.Pagination != nil {
+		p = *req.Pagination
+	}
+	limit := uint64(p.Limit)
+	switch {
+	case limit == 0:
+		limit = metadataDefaultLimit
+	case limit > metadataMaxLimit:
+		return nil, errLimitExceeded()
+	}
+	resp := &zitadel.ListUserMetadataResponse{Pagination: &zitadel.PaginationResponse{AppliedLimit: zitadel.Uint64(limit)}}
+	u := s.st.users[req.UserID]
+	if u == nil {
+		return resp, nil
+	}
+	if caller.id != u.id {
+		if aerr := checkPermission(caller, permUserRead, u.orgID); aerr != nil {
+			return nil, aerr
+		}
+	}
+	var keys []string
+	for _, k := range slices.Collect(maps.Keys(u.metadata)) {
+		if metadataFiltersMatch(req.Filters, k) {
+			keys = append(keys, k)
+		}
+	}
+	slices.SortFunc(keys, func(a, b string) int {
+		ea, eb := u.metadata[a], u.metadata[b]
+		c := cmp.Or(ea.created.Compare(eb.created), cmp.Compare(ea.seq, eb.seq))
+		if !p.Asc {
+			c = -c
+		}
+		return c
+	})
+	resp.Pagination.TotalResult = zitadel.Uint64(len(keys))
+	for _, k := range page(keys, uint64(p.Offset), limit) {
+		e := u.metadata[k]
+		resp.Metadata = append(resp.Metadata, zitadel.MetadataEntry{
+			CreationDate: zitadel.TimestampOf(e.created), ChangeDate: zitadel.TimestampOf(e.changed),
+			Key: k, Value: slices.Clone(e.value),
+		})
+	}
+	return resp, nil
+}
+
+func metadataFiltersMatch(filters []zitadel.MetadataSearchFilter, key string) bool {
+	for _, f := range filters {
+		if f.KeyFilter != nil && !matchText(key, f.KeyFilter.Key, textOp(f.KeyFilter.Method)) {
+			return false
+		}
+	}
+	return true
+}
+
+// page returns the items from offset, at most limit of them (0: all).
+func page[T any](items []T, offset, limit uint64) []T {
+	if offset >= uint64(len(items)) {
+		return nil
+	}
+	items = items[offset:]
+	if limit > 0 && limit < uint64(len(items)) {
+		items = items[:limit]
+	}
+	return items
+}

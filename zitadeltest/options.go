@@ -1,0 +1,54 @@
+package zitadeltest
+
+import (
+	"errors"
+	"time"
+)
+
+// Option configures a Server created by NewServer or Start.
+type Option func(*config)
+
+type config struct {
+	accessTokenLifetime      time.Duration
+	clock                    func() time.Time
+	correctMetadataKeyFilter bool
+}
+
+func defaultConfig() config {
+	return config{
+		accessTokenLifetime: 12 * time.Hour, // cmd/defaults.yaml DefaultAccessTokenLifetime
+		clock:               time.Now,
+	}
+}
+
+func (c config) validate() error {
+	var errs []error
+	if c.accessTokenLifetime <= 0 {
+		errs = append(errs, errors.New("access token lifetime must be positive"))
+	}
+	if c.clock == nil {
+		errs = append(errs, errors.New("clock must not be nil"))
+	}
+	return errors.Join(errs...)
+}
+
+// WithAccessTokenLifetime sets the lifetime of the access and ID tokens the
+// server issues (ZITADEL's default is 12h). It must be positive.
+func WithAccessTokenLifetime(d time.Duration) Option {
+	return func(c *config) { c.accessTokenLifetime = d }
+}
+
+// WithClock sets the base clock of the server (time.Now by default).
+// SetTime and Advance shift the server's time relative to it.
+func WithClock(now func() time.Time) Option {
+	return func(c *config) { c.clock = now }
+}
+
+// WithCorrectMetadataKeyFilter makes ListUsers' metadataKeyFilter map its
+// method correctly. By default the server reproduces ZITADEL's bug (v4.1 up
+// to at least v4.13): the method is cast numerically onto the wrong
+// internal enum, so TEXT_FILTER_METHOD_CONTAINS behaves as ENDS_WITH and
+// ENDS_WITH as CONTAINS (also for the IGNORE_CASE variants).
+func WithCorrectMetadataKeyFilter() Option {
+	return func(c *config) { c.correctMetadataKeyFilter = true }
+}

@@ -1,0 +1,257 @@
+package zitadeltest
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shadowaccounts/shadow/internal/zitadel"
+)
+
+// state is everything the server knows. It is only touched with Server.mu
+// held; its methods assume that.
+type state struct {
+	clock  func() time.Time
+	offset time.Duration
+	lastID uint64
+	events uint64 // user events written, ListUsers' processedSequence
+
+	orgs             map[string]*org
+	projectID        string // the project of the seeded and added apps
+	projectName      string
+	zitadelProjectID string          // ZITADEL's own project: the audience of its APIs
+	apps             map[string]*app // by client id
+	users            map[string]*user
+	usernames        map[string]string // lower-cased username → user id
+	impersonation    bool              // instance security policy enableImpersonation
+
+	tokens   map[string]*token // by bearer value (PAT, opaque) or jti (JWT)
+	refresh  map[string]*refreshToken
+	authReqs map[string]*authRequest
+	codes    map[string]*authCode
+	key      *signingKey // created on first use
+
+	requests []Request
+}
+
+func newState(clock func() time.Time) *state {
+	return &state{
+		clock:         clock,
+		orgs:          map[string]*org{},
+		apps:          map[string]*app{},
+		users:         map[string]*user{},
+		usernames:     map[string]string{},
+		impersonation: true,
+		tokens:        map[string]*token{},
+		refresh:       map[string]*refreshToken{},
+		authReqs:      map[string]*authRequest{},
+		codes:         map[string]*authCode{},
+	}
+}
+
+// now is the server's time, truncated to microseconds like the dates
+// ZITADEL stores in PostgreSQL.
+func (st *state) now() time.Time {
+	return st.clock().Add(st.offset).Truncate(time.Microsecond)
+}
+
+// newID returns an 18-digit id in the style of ZITADEL's sonyflake ids.
+// Ids are sequential per server, so runs are reproducible.
+func (st *state) newID() string {
+	st.lastID++
+	return strconv.FormatUint(340000000000000000+st.lastID, 10)
+}
+
+// randomToken returns n random bytes in base64url, for secrets and codes.
+func randomToken(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+type org struct {
+	id, name, domain string
+	created          time.Time
+}
+
+// user is a human or machine user. Machine users carry roles and PATs.
+type user struct {
+	id, orgID, username string
+	machine             bool
+	state               zitadel.UserState
+	created, changed    time.Time
+	sequence            uint64
+
+	// human
+	givenName, familyName, nickName, displayName string
+	preferredLanguage                            string
+	gender                                       zitadel.Gender
+	email                                        string
+	emailVerified                                bool
+	emailCode                                    string
+	phone                                        string
+	phoneVerified                                bool
+	password                                     *passwordHash
+	passwordChangeRequired                       bool
+	passwordChanged                              time.Time
+
+	// machine
+	name, description string
+	accessTokenType   zitadel.AccessTokenType
+	roles             []Role
+
+	metadata map[string]*metadataEntry
+	metaSeq  uint64 // orders entries created at the same instant
+}
+
+type metadataEntry struct {
+	value            []byte
+	created, changed time.Time
+	seq              uint64
+}
+
+// touch records a change event on u at the current time.
+func (st *state) touch(u *user) {
+	u.changed = st.now()
+	u.sequence++
+	st.events++
+}
+
+// setMetadata sets key to value, keeping the creation date of an existing entry.
+func (u *user) setMetadata(key string, value []byte, at time.Time) {
+	if e, ok := u.metadata[key]; ok {
+		e.value = append([]byte(nil), value...)
+		e.changed = at
+		return
+	}
+	u.metaSeq++
+	u.metadata[key] = &metadataEntry{value: append([]byte(nil), value...), created: at, changed: at, seq: u.metaSeq}
+}
+
+// loginNames are the user's login names. With the default domain policy
+// (UserLoginMustBeDomain false) that is the username alone.
+func (u *user) loginNames() []string { return []string{u.username} }
+
+func (st *state) usernameTaken(username, exceptUserID string) bool {
+	id, ok := st.usernames[strings.ToLower(username)]
+	return ok && id != exceptUserID
+}
+
+func (st *state) setUsername(u *user, username string) {
+	delete(st.usernames, strings.ToLower(u.username))
+	u.username = username
+	st.usernames[strings.ToLower(username)] = u.id
+}
+
+// app is an OIDC application of the project.
+type app struct {
+	clientID        string
+	name            string
+	redirectURIs    []string
+	grantTypes      []string
+	authMethod      AuthMethod
+	secret          string
+	jwtAccessToken  bool
+	idTokenUserinfo bool
+	keyID           string
+	publicKey       any
+}
+
+func (a *app) allowsGrant(grant string) bool {
+	for _, g := range a.grantTypes {
+		if g == grant {
+			return true
+		}
+	}
+	return false
+}
+
+type tokenKind int
+
+const (
+	tokenPAT tokenKind = iota
+	tokenAccess
+)
+
+// token is an issued access token or PAT. Opaque tokens and PATs are found
+// by their bearer value, JWT access tokens by their jti.
+type token struct {
+	kind      tokenKind
+	id        string // jti of access tokens
+	value     string // bearer value of opaque tokens and PATs; "" for JWTs
+	userID    string
+	clientID  string
+	sessionID string
+	scopes    []string
+	audience  []string
+	actor     *actor
+	issuedAt  time.Time
+	expiresAt time.Time // zero: never (PATs)
+	authTime  time.Time
+	amr       []string
+}
+
+func (t *token) key() string {
+	if t.value != "" {
+		return t.value
+	}
+	return t.id
+}
+
+func (t *token) expired(now time.Time) bool {
+	return !t.expiresAt.IsZero() && !now.Before(t.expiresAt)
+}
+
+// actor is the "act" claim of an impersonated token.
+type actor struct {
+	issuer, subject string
+	act             *actor
+}
+
+type refreshToken struct {
+	value                       string
+	userID, clientID, sessionID string
+	scopes, audience, amr       []string
+	authTime                    time.Time
+	idleExpiry, absoluteExpiry  time.Time
+}
+
+// authRequest is an authorization request waiting for the login page.
+type authRequest struct {
+	id, clientID, redirectURI string
+	scopes                    []string
+	state, nonce              string
+	codeChallenge             string // S256 challenge; "" when none was sent
+	loginHint                 string
+	audience                  []string
+}
+
+// authCode is an issued authorization code; it is used at most once.
+type authCode struct {
+	req       *authRequest
+	userID    string
+	authTime  time.Time
+	expiresAt time.Time
+}
+
+// dropUserTokens removes the access and refresh tokens of a user, and its
+// PATs too when withPATs is set.
+func (st *state) dropUserTokens(userID string, withPATs bool) {
+	for k, t := range st.tokens {
+		if t.userID == userID && (withPATs || t.kind != tokenPAT) {
+			delete(st.tokens, k)
+		}
+	}
+	for k, r := range st.refresh {
+		if r.userID == userID {
+			delete(st.refresh, k)
+		}
+	}
+	for k, c := range st.codes {
+		if c.userID == userID {
+			delete(st.codes, k)
+		}
+	}
+}

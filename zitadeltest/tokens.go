@@ -1,0 +1,278 @@
+package zitadeltest
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/shadowaccounts/shadow/internal/zitadel"
+)
+
+// Token minting and claims (zitadel-wire.md §6.5, §7).
+
+// Scopes the OIDC library and ZITADEL treat specially.
+const (
+	scopeOpenID        = "openid"
+	scopeProfile       = "profile"
+	scopeEmail         = "email"
+	scopePhone         = "phone"
+	scopeAddress       = "address"
+	scopeOfflineAccess = "offline_access"
+
+	scopeZitadelPrefix   = "urn:zitadel:iam:"
+	scopeOrgIDPrefix     = "urn:zitadel:iam:org:id:"
+	scopeOrgDomainPrefix = "urn:zitadel:iam:org:domain:primary:"
+	scopeProjectIDPrefix = "urn:zitadel:iam:org:project:id:"
+	scopeAudSuffix       = ":aud"
+
+	claimResourceOwnerID     = "urn:zitadel:iam:user:resourceowner:id"
+	claimResourceOwnerName   = "urn:zitadel:iam:user:resourceowner:name"
+	claimResourceOwnerDomain = "urn:zitadel:iam:user:resourceowner:primary_domain"
+	claimOrgID               = "urn:zitadel:iam:org:id"
+	claimOrgDomain           = "urn:zitadel:iam:org:domain:primary"
+)
+
+// grant is what a set of tokens is issued for.
+type grant struct {
+	user      *user
+	app       *app
+	scopes    []string
+	audience  []string
+	actor     *actor
+	authTime  time.Time
+	amr       []string
+	nonce     string
+	sessionID string
+}
+
+// newSessionID returns the id of a new OIDC session.
+func (st *state) newSessionID() string { return "V2_" + st.newID() }
+
+// issueAccessToken creates an access token for g, as a JWT when jwt is set,
+// and returns its bearer value.
+func (st *state) issueAccessToken(issuer string, g grant, lifetime time.Duration, jwt bool) (string, *token) {
+	now := st.now()
+	t := &token{
+		kind: tokenAccess, id: g.sessionID + "-at_" + st.newID(), userID: g.user.id, clientID: g.app.clientID,
+		sessionID: g.sessionID, scopes: slices.Clone(g.scopes), audience: slices.Clone(g.audience),
+		actor: g.actor, issuedAt: now, expiresAt: now.Add(lifetime), authTime: g.authTime, amr: g.amr,
+	}
+	if !jwt {
+		t.value = randomToken(32)
+		st.tokens[t.value] = t
+		return t.value, t
+	}
+	st.tokens[t.id] = t
+	aud := t.audience
+	if len(aud) == 0 {
+		aud = []string{t.clientID}
+	}
+	claims := map[string]any{
+		"iss": issuer, "sub": t.userID, "aud": aud, "jti": t.id, "client_id": t.clientID,
+		"exp": t.expiresAt.Unix(), "iat": now.Unix(), "nbf": now.Unix(),
+	}
+	if t.actor != nil {
+		claims["act"] = t.actor.claims()
+	}
+	// JWT access tokens carry ZITADEL's private claims, not the standard ones.
+	for k, v := range st.userClaims(g.user, g.scopes, false) {
+		if k != "sub" {
+			claims[k] = v
+		}
+	}
+	return st.sign(claims), t
+}
+
+// issueIDToken returns an ID token for g; accessToken, when set, gives the
+// at_hash.
+func (st *state) issueIDToken(issuer string, g grant, accessToken string, lifetime time.Duration) string {
+	now := st.now()
+	aud := slices.Clone(g.audience)
+	if !slices.Contains(aud, g.app.clientID) {
+		aud = append(aud, g.app.clientID)
+	}
+	claims := st.userClaims(g.user, g.scopes, g.app.idTokenUserinfo)
+	claims["iss"] = issuer
+	claims["aud"] = aud
+	claims["exp"] = now.Add(lifetime).Unix()
+	claims["iat"] = now.Unix()
+	claims["azp"] = g.app.clientID
+	claims["client_id"] = g.app.clientID
+	if !g.authTime.IsZero() {
+		claims["auth_time"] = g.authTime.Unix()
+	}
+	if g.nonce != "" {
+		claims["nonce"] = g.nonce
+	}
+	if len(g.amr) > 0 {
+		claims["amr"] = g.amr
+	}
+	if g.sessionID != "" {
+		claims["sid"] = g.sessionID
+	}
+	if accessToken != "" {
+		claims["at_hash"] = atHash(accessToken)
+	}
+	if g.actor != nil {
+		claims["act"] = g.actor.claims()
+	}
+	return st.sign(claims)
+}
+
+// atHash is OIDC's at_hash for RS256: the left half of SHA-256, base64url.
+func atHash(accessToken string) string {
+	sum := sha256.Sum256([]byte(accessToken))
+	return base64.RawURLEncoding.EncodeToString(sum[:len(sum)/2])
+}
+
+func (a *actor) claims() map[string]any {
+	c := map[string]any{"iss": a.issuer, "sub": a.subject}
+	if a.act != nil {
+		c["act"] = a.act.claims()
+	}
+	return c
+}
+
+// userClaims are the userinfo claims of u for scopes (userInfoToOIDC): sub,
+// the standard profile, email and phone claims when standard is set, and
+// ZITADEL's metadata and organization claims.
+func (st *state) userClaims(u *user, scopes []string, standard bool) map[string]any {
+	c := map[string]any{"sub": u.id}
+	for _, s := range scopes {
+		switch s {
+		case scopeProfile:
+			if standard {
+				u.profileClaims(c)
+			}
+		case scopeEmail:
+			if standard && !u.machine {
+				c["email"] = u.email
+				if u.emailVerified { // oidc.Bool with omitempty: false is left out
+					c["email_verified"] = true
+				}
+			}
+		case scopePhone:
+			if standard && u.phone != "" {
+				c["phone_number"] = u.phone
+				if u.phoneVerified {
+					c["phone_number_verified"] = true
+				}
+			}
+		case zitadel.ScopeUserMetadata:
+			if len(u.metadata) > 0 {
+				md := make(map[string]string, len(u.metadata))
+				for k, e := range u.metadata {
+					md[k] = base64.RawURLEncoding.EncodeToString(e.value)
+				}
+				c[zitadel.ClaimUserMetadata] = md
+			}
+		case zitadel.ScopeUserResourceOwner:
+			st.orgClaims(u, c)
+		default:
+			if d, ok := strings.CutPrefix(s, scopeOrgDomainPrefix); ok {
+				c[claimOrgDomain] = d
+			}
+			if id, ok := strings.CutPrefix(s, scopeOrgIDPrefix); ok {
+				c[claimOrgID] = id
+				st.orgClaims(u, c)
+			}
+		}
+	}
+	return c
+}
+
+func (u *user) profileClaims(c map[string]any) {
+	c["updated_at"] = u.changed.Unix()
+	c["preferred_username"] = u.username
+	if u.machine {
+		c["name"] = u.name
+		return
+	}
+	for k, v := range map[string]string{
+		"name": u.displayName, "given_name": u.givenName, "family_name": u.familyName, "nickname": u.nickName,
+	} {
+		if v != "" {
+			c[k] = v
+		}
+	}
+	if g := genderClaim(u.gender); g != "" {
+		c["gender"] = g
+	}
+	if u.preferredLanguage != "" && u.preferredLanguage != "und" {
+		c["locale"] = u.preferredLanguage
+	}
+}
+
+func genderClaim(g zitadel.Gender) string {
+	switch g.String() {
+	case "GENDER_FEMALE":
+		return "female"
+	case "GENDER_MALE":
+		return "male"
+	case "GENDER_DIVERSE":
+		return "diverse"
+	}
+	return ""
+}
+
+func (st *state) orgClaims(u *user, c map[string]any) {
+	if o := st.orgs[u.orgID]; o != nil {
+		c[claimResourceOwnerID] = o.id
+		c[claimResourceOwnerName] = o.name
+		c[claimResourceOwnerDomain] = o.domain
+	}
+}
+
+// scopeAllowed is Client.IsScopeAllowed plus the OIDC standard scopes:
+// other scopes are dropped from a request, not refused.
+func scopeAllowed(s string) bool {
+	switch s {
+	case scopeOpenID, scopeProfile, scopeEmail, scopePhone, scopeAddress, scopeOfflineAccess:
+		return true
+	}
+	return strings.HasPrefix(s, scopeZitadelPrefix)
+}
+
+// validateScopes is op.ValidateAuthReqScopes: scopes are required, unknown
+// ones are dropped, and openid must remain.
+func validateScopes(scopes []string) ([]string, *oauthError) {
+	if len(scopes) == 0 {
+		return nil, invalidRequest("The scope of your request is missing. Please ensure some scopes are requested. " +
+			"If you have any questions, you may contact the administrator of the application.")
+	}
+	kept := slices.DeleteFunc(slices.Clone(scopes), func(s string) bool { return !scopeAllowed(s) })
+	if !slices.Contains(kept, scopeOpenID) {
+		return nil, oauthErr(http.StatusBadRequest, "invalid_scope", "The scope openid is missing in your request. "+
+			"Please ensure the scope openid is added to the request. "+
+			"If you have any questions, you may contact the administrator of the application.")
+	}
+	return kept, nil
+}
+
+// scopeList splits a space-delimited scope parameter.
+func scopeList(s string) []string { return strings.Fields(s) }
+
+// projectAudience adds the projects named by urn:zitadel:iam:org:project:id:<id>:aud
+// scopes that exist ("zitadel" names ZITADEL's own project) to aud.
+func (st *state) projectAudience(aud, scopes []string) []string {
+	for _, s := range scopes {
+		rest, ok := strings.CutPrefix(s, scopeProjectIDPrefix)
+		if !ok {
+			continue
+		}
+		id, ok := strings.CutSuffix(rest, scopeAudSuffix)
+		if !ok {
+			continue
+		}
+		if id == "zitadel" {
+			id = st.zitadelProjectID
+		}
+		if (id == st.zitadelProjectID || id == st.projectID) && !slices.Contains(aud, id) {
+			aud = append(aud, id)
+		}
+	}
+	return aud
+}
