@@ -97,7 +97,7 @@ func TestImpersonateErrors(t *testing.T) {
 	t.Run("ProjectionLagAfterProvision", func(t *testing.T) {
 		t.Parallel()
 		e := newEnv(t)
-		e.fake.SetProjectionLag(true, 0)
+		e.fake.SetProjectionLag(time.Hour)
 		rec := newRecorder()
 		s, err := e.mgr.EnsureGuest(rec, newRequest(t, nil))
 		if err != nil {

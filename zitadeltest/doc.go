@@ -36,6 +36,21 @@
 // request is logged with its Operation before its answer is sent. All
 // methods are safe for concurrent use.
 //
+// # Faults
+//
+// FailNext arms a fault for the next request of one Operation, SetFault for
+// every one until ClearFaults; SetLatency delays every request. Faults are
+// typed values: APIError (a ZITADEL error by code, id and message, in the
+// endpoint's body shape), RateLimited (429, with or without Retry-After),
+// Unavailable (503), Latency, DropConnection (closed before serving) and
+// DropAfterCommit (served, then closed before the answer, so the change
+// happened but the client cannot know). SetProjectionLag makes the token
+// exchange refuse users created moments ago until a GetUserByID reads
+// them, as ZITADEL's lagging projection does.
+//
+//	s.FailNext(zitadeltest.OpCreateUser, zitadeltest.Unavailable())
+//	s.SetFault(zitadeltest.OpDeleteUser, zitadeltest.APIError(zitadeltest.CodeInternal, "COMMAND-x", "boom"))
+//
 // # Endpoints
 //
 // User service, over Connect (POST /zitadel.user.v2.UserService/<Method>,
@@ -98,8 +113,9 @@
 //     verified by the current password or a code (answered Unimplemented),
 //     identity providers (IDP links fail as on an instance without IDPs),
 //     project roles and role claims, domain policies (the login name is
-//     the username), user states other than active, projection lag (every
-//     read sees every write), Actions and rate limits.
+//     the username), user states other than active, Actions and rate
+//     limits (inject them as faults). Projection lag is off unless
+//     SetProjectionLag turns it on; otherwise every read sees every write.
 //   - The client_credentials and jwt-bearer grants answer
 //     unsupported_grant_type, since machine secrets and keys are not
 //     modelled; device authorization is listed in discovery but not

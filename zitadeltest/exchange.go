@@ -191,6 +191,9 @@ func (st *state) verifyExchangeToken(issuer string, a *app, raw, typ string, all
 		if u == nil {
 			return nil, false
 		}
+		if u.unprojected && st.projectionLag > 0 && st.now().Sub(u.created) < st.projectionLag {
+			return nil, false // read from a projection that has not caught up
+		}
 		return &exchangeToken{userID: u.id, resourceOwner: u.orgID, issuer: issuer}, true
 	}
 	// Refresh tokens are refused; self-signed JWT subjects need application

@@ -78,7 +78,7 @@ type Request struct {
 	Op       Operation
 	Method   string        // HTTP method
 	Path     string        // URL path, without the query
-	Status   int           // HTTP status of the answer
+	Status   int           // HTTP status of the answer; 0 when the connection was dropped
 	Duration time.Duration // wall-clock time spent serving it
 }
 
@@ -144,22 +144,48 @@ func setOp(r *http.Request, op Operation) {
 	}
 }
 
-// serveLogged routes r, logs it and then sends the buffered answer.
+// serveLogged routes r, logs it and then sends the buffered answer, with
+// the faults armed for its operation applied.
 func (s *Server) serveLogged(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	rec := &recorder{header: http.Header{}}
-	s.mux.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), recorderKey{}, rec)))
+	op := s.classify(r, readBody(r))
+	f, latency, faulty := s.takeFault(op)
+	wait(r, latency)
+	if faulty {
+		wait(r, f.latency)
+	}
+	rec := &recorder{header: http.Header{}, op: op}
+	switch {
+	case faulty && f.kind == faultDrop:
+		s.logRequest(r, op, 0, start)
+		dropConnection(w)
+		return
+	case faulty && (f.kind == faultAPIError || f.kind == faultStatus):
+		writeFault(rec, r, f)
+	default:
+		s.mux.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), recorderKey{}, rec)))
+	}
 	if rec.status == 0 {
 		rec.status = http.StatusOK
 	}
-	s.mu.Lock()
-	s.st.requests = append(s.st.requests, Request{
-		Op: rec.op, Method: r.Method, Path: r.URL.Path, Status: rec.status, Duration: time.Since(start),
-	})
-	s.mu.Unlock()
+	if faulty && f.kind == faultDropAfterCommit {
+		s.logRequest(r, rec.op, 0, start)
+		dropConnection(w)
+		return
+	}
+	s.logRequest(r, rec.op, rec.status, start)
 	for k, v := range rec.header {
 		w.Header()[k] = v
 	}
 	w.WriteHeader(rec.status)
 	_, _ = w.Write(rec.body)
+}
+
+// logRequest appends r to the request log; status 0 means no answer.
+func (s *Server) logRequest(r *http.Request, op Operation, status int, start time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.st.requests = append(s.st.requests, Request{
+		Op: op, Method: r.Method, Path: r.URL.Path, Status: status, Duration: time.Since(start),
+	})
 }

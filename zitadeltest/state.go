@@ -34,6 +34,12 @@ type state struct {
 	key      *signingKey // created on first use
 
 	requests []Request
+
+	// Fault injection (faults.go).
+	nextFaults    map[Operation][]Fault
+	faults        map[Operation]Fault
+	latency       time.Duration
+	projectionLag time.Duration
 }
 
 func newState(clock func() time.Time) *state {
@@ -48,6 +54,8 @@ func newState(clock func() time.Time) *state {
 		refresh:       map[string]*refreshToken{},
 		authReqs:      map[string]*authRequest{},
 		codes:         map[string]*authCode{},
+		nextFaults:    map[Operation][]Fault{},
+		faults:        map[Operation]Fault{},
 	}
 }
 
@@ -104,6 +112,10 @@ type user struct {
 
 	metadata map[string]*metadataEntry
 	metaSeq  uint64 // orders entries created at the same instant
+
+	// unprojected marks a user created through the API that no
+	// GetUserByID has read yet (SetProjectionLag).
+	unprojected bool
 }
 
 type metadataEntry struct {

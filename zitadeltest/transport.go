@@ -276,30 +276,13 @@ func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 	if route == "new" && r.Method != http.MethodPost {
 		route, userID = "user", "new" // GET /v2/users/new is GetUserByID of user "new"
 	}
-	var m rpc
-	withBody := true
-	switch route + " " + r.Method {
-	case "new POST":
-		m = s.rpcs[zitadel.MethodCreateUser]
-	case "list POST":
-		m = s.rpcs[zitadel.MethodListUsers]
-	case "user GET":
-		m, withBody = s.rpcs[zitadel.MethodGetUserByID], false
-	case "user PATCH":
-		m = s.rpcs[zitadel.MethodUpdateUser]
-	case "user DELETE":
-		m, withBody = s.rpcs[zitadel.MethodDeleteUser], false
-	case "metadata POST":
-		m = s.rpcs[zitadel.MethodSetUserMetadata]
-	case "search POST":
-		m = s.rpcs[zitadel.MethodListUserMetadata]
-	case "metadata DELETE":
-		m, withBody = s.rpcs[zitadel.MethodDeleteUserMetadata], false
-	default:
+	name, withBody, ok := gatewayMethod(route, r.Method)
+	if !ok {
 		// The gateway turns a routing 405 into Unimplemented.
 		writeGatewayError(w, &apiError{code: zitadel.CodeUnimplemented, msg: http.StatusText(http.StatusMethodNotAllowed)})
 		return
 	}
+	m := s.rpcs[name]
 	setOp(r, m.operation())
 	var body []byte
 	if withBody {
@@ -331,6 +314,30 @@ func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// gatewayMethod maps a gateway route and HTTP method to the user-service
+// method it transcodes, and whether the request has a body.
+func gatewayMethod(route, method string) (name string, withBody, ok bool) {
+	switch route + " " + method {
+	case "new POST":
+		return zitadel.MethodCreateUser, true, true
+	case "list POST":
+		return zitadel.MethodListUsers, true, true
+	case "user GET":
+		return zitadel.MethodGetUserByID, false, true
+	case "user PATCH":
+		return zitadel.MethodUpdateUser, true, true
+	case "user DELETE":
+		return zitadel.MethodDeleteUser, false, true
+	case "metadata POST":
+		return zitadel.MethodSetUserMetadata, true, true
+	case "search POST":
+		return zitadel.MethodListUserMetadata, true, true
+	case "metadata DELETE":
+		return zitadel.MethodDeleteUserMetadata, false, true
+	}
+	return "", false, false
 }
 
 // gatewayRoute classifies a /v2/users path: "new", "list", "user",

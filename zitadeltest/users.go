@@ -210,6 +210,7 @@ func createUser(s *Server, caller *user, req *zitadel.CreateUserRequest) (*zitad
 	for _, m := range metadata {
 		u.setMetadata(strings.TrimSpace(m.Key), m.Value, u.created) // keys are stored trimmed
 	}
+	u.unprojected = true
 	st.insertUser(u)
 	return resp, nil
 }
@@ -270,6 +271,7 @@ func getUserByID(s *Server, caller *user, req *zitadel.UserIDRequest) (*zitadel.
 			return nil, aerr
 		}
 	}
+	u.unprojected = false // GetUserByID triggers the projection
 	wu := u.wire()
 	return &zitadel.GetUserByIDResponse{Details: wu.Details, User: &wu}, nil
 }
