@@ -57,7 +57,7 @@ func Example() {
 		log.Fatal(err)
 	}
 
-	err = mgr.Upgrade(ctx, guest.ID, shadow.Profile{GivenName: "Ada", FamilyName: "Lovelace",
+	_, err = mgr.Upgrade(ctx, guest.ID, shadow.Profile{GivenName: "Ada", FamilyName: "Lovelace",
 		Email: "ada@example.com", Password: "Analytical-Engine1"})
 	if err != nil {
 		log.Fatal(err)

@@ -34,7 +34,10 @@ const impersonationScope = "openid profile " + zitadel.ScopeUserMetadata
 // 429 and 5xx. Errors: [*OAuthError] matching [ErrNotFound] (unknown
 // user), [ErrImpersonationDisabled] or [ErrPermissionDenied].
 func (m *Manager) Impersonate(ctx context.Context, guestID string) (Token, error) {
-	return m.impersonate(ctx, guestID, false)
+	start := time.Now()
+	tok, err := m.impersonate(ctx, guestID, false)
+	m.emit(Event{Kind: EventImpersonated, GuestID: guestID, Duration: time.Since(start), Err: err})
+	return tok, err
 }
 
 // Projection lag: ZITADEL reads the subject from an eventually consistent

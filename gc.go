@@ -5,26 +5,70 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/shadowaccounts/shadow/internal/zitadel"
 )
 
-// SweepOptions select the guests a Sweep deletes.
+// SweepOptions select the guests a Sweep deletes and pace the run.
 type SweepOptions struct {
 	// OlderThan is the minimum age of a guest's tag time; required, > 0.
 	OlderThan time.Duration
-	// PageSize is how many users one ListUsers page holds (default 100, at most 1000).
+	// IdleFor, when set, also requires ZITADEL's changeDate of the guest to
+	// be at least this old, so a recently active guest is kept.
+	IdleFor time.Duration
+	// DryRun finds and counts eligible guests without deleting anything.
+	DryRun bool
+	// MaxDeletes caps the deletions of one run (0: no cap).
+	MaxDeletes int
+	// Concurrency is how many guests are checked and deleted at once
+	// (default 4).
+	Concurrency int
+	// RequestsPerSecond bounds the run's requests to ZITADEL (default 40,
+	// under ZITADEL Cloud's 50 per second per IP; negative: no bound).
+	RequestsPerSecond float64
+	// PageSize is how many users one ListUsers page holds (default 100,
+	// at most 1000).
 	PageSize int
+	// Progress, when set, receives a copy of the report after each page.
+	// It runs on the sweeping goroutine and must return quickly.
+	Progress func(SweepReport)
+	// Locker, when set, makes the run take the lock "shadow-sweep:<org>"
+	// first; if another replica holds it, Sweep returns ErrSweepLocked.
+	Locker Locker
 }
 
-// SweepReport counts what a Sweep did.
+// SweepReport says what a Sweep did.
 type SweepReport struct {
 	Scanned  int            // tagged users listed and examined
+	Eligible int            // of them, guests old (and idle) enough
 	Deleted  int            // guests deleted (a 404 on delete counts as deleted)
-	Skipped  int            // users kept: tag too young, unreadable, or gone before the delete
+	Skipped  []SweepSkip    // users kept, with the reason
 	Failed   []SweepFailure // guests that could not be deleted; the next run retries them
+	DryRun   bool           // nothing was deleted
+	Capped   bool           // the run stopped at MaxDeletes
 	Duration time.Duration  // wall time of the run
+}
+
+// SkipReason says why Sweep kept a tagged user.
+type SkipReason string
+
+// Skip reasons.
+const (
+	SkipTooYoung   SkipReason = "tag younger than OlderThan"
+	SkipActive     SkipReason = "changed within IdleFor"
+	SkipRegistered SkipReason = "registered user (password or verified e-mail) still tagged"
+	SkipNoTag      SkipReason = "no guest tag any more (upgraded or deleted meanwhile)"
+	SkipBadTag     SkipReason = "guest tag without a readable time"
+)
+
+// SweepSkip is a user Sweep kept, with the reason.
+type SweepSkip struct {
+	UserID string
+	Reason SkipReason
 }
 
 // SweepFailure is a guest a Sweep could not delete, with the reason.
@@ -33,86 +77,180 @@ type SweepFailure struct {
 	Err     error
 }
 
-// maxSweepPage is ZITADEL's largest sensible page for ListUsers.
-const maxSweepPage = 1000
+// ErrSweepLocked is returned by Sweep when another holder has the Locker's lock.
+var ErrSweepLocked = errors.New("shadow: another sweep is running")
 
-// lagPauses bounds how often Sweep waits for ZITADEL's eventually
-// consistent user list to drop users it has just deleted.
-const lagPauses = 3
+// Locker lets replicas agree that only one of them sweeps at a time
+// (pgstore provides one on PostgreSQL advisory locks). Implementations
+// must be safe for concurrent use.
+type Locker interface {
+	// TryLock takes the lock called name unless another holder has it, in
+	// which case ok is false and release is nil. release gives the lock back
+	// and is called exactly once; it honours its own ctx.
+	TryLock(ctx context.Context, name string) (release func(ctx context.Context) error, ok bool, err error)
+}
+
+// Sweep defaults and bounds.
+const (
+	maxSweepPage       = 1000
+	defaultConcurrency = 4
+	defaultSweepRate   = 40 // requests per second, under ZITADEL Cloud's 50
+	lagPauses          = 3  // waits for the list to drop users just deleted
+)
 
 // Sweep deletes abandoned guests: those whose guest tag is older than
-// opts.OlderThan. It pages through ListUsers (POST
-// /zitadel.user.v2.UserService/ListUsers) filtered to the organization and
-// to metadata keys starting with "GUEST_" (a STARTS_WITH metadataKeyFilter;
-// never CONTAINS or ENDS_WITH, which ZITADEL swaps, zitadel-wire.md §4.4),
-// sorted by creation date ascending with an explicit limit, and stops at
-// the first user created after the cutoff. Each candidate's tag is read
-// again right before it is deleted (ListUserMetadata), so a guest upgraded
-// meanwhile is kept (DESIGN.md invariant 1). The guest's cart is deleted
-// from the CartStore first, then the user (DeleteUser; a 404 counts as
-// done), so no cart outlives its guest.
+// opts.OlderThan (and, with IdleFor, unchanged for that long). It pages
+// through ListUsers (POST /zitadel.user.v2.UserService/ListUsers) filtered
+// to the organization and to metadata keys starting with "GUEST_" (a
+// STARTS_WITH metadataKeyFilter, which finds GUEST_CREATED_AT and the
+// official demo's GUEST_YY_MM_DD; never CONTAINS or ENDS_WITH, which ZITADEL
+// swaps, zitadel-wire.md §4.4), sorted by creation date ascending with an
+// explicit limit, and stops at the first user created after the cutoff.
 //
-// Reads and deletes are retried on connection errors, 429 and 5xx. A guest
-// that fails to delete is reported in SweepReport.Failed and does not stop
-// the run. Sweep returns an error only when listing fails or ctx ends; the
-// report then holds what was done so far. Running Sweep again is safe.
+// Each candidate's tag is read again right before it is deleted
+// (ListUserMetadata), so a guest upgraded meanwhile is kept; a tagged user
+// with a password or a verified e-mail is never deleted (DESIGN.md
+// invariant 1). The guest's cart is deleted from the CartStore first, then
+// the user (DeleteUser; a 404 counts as done), so no cart outlives its
+// guest and a cancelled run leaves at worst a tagged guest without a cart,
+// which the next run deletes.
+//
+// Paging neither skips nor loops: users that stay listed (skipped or
+// failed) are counted into the next offset, and users the eventually
+// consistent list still shows after their deletion are recognized. Reads
+// and deletes are retried on connection errors, 429 and 5xx and paced by
+// RequestsPerSecond. A guest that fails to delete is reported and the run
+// goes on. Sweep returns an error only when it cannot start, when listing
+// fails, or when ctx ends; the report holds what was done until then.
+// Running it again is safe. It emits EventDeleted per guest and
+// EventSweepDone.
 func (m *Manager) Sweep(ctx context.Context, opts SweepOptions) (SweepReport, error) {
 	start := time.Now()
-	var rep SweepReport
-	err := m.sweep(ctx, opts, &rep)
+	rep := SweepReport{DryRun: opts.DryRun}
+	err := m.sweepLocked(ctx, opts, &rep)
 	rep.Duration = time.Since(start)
+	m.emit(Event{Kind: EventSweepDone, Duration: rep.Duration, Err: err, Sweep: &rep})
 	return rep, err
 }
 
-func (m *Manager) sweep(ctx context.Context, opts SweepOptions, rep *SweepReport) error {
+func (m *Manager) sweepLocked(ctx context.Context, opts SweepOptions, rep *SweepReport) error {
+	run, err := m.newSweepRun(opts, rep)
+	if err != nil {
+		return err
+	}
+	if opts.Locker != nil {
+		release, ok, err := opts.Locker.TryLock(ctx, "shadow-sweep:"+m.cfg.orgID)
+		if err != nil {
+			return fmt.Errorf("shadow: sweep lock: %w", err)
+		}
+		if !ok {
+			return ErrSweepLocked
+		}
+		defer func() {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			if err := release(ctx); err != nil {
+				m.log().Warn("shadow: sweep lock release failed", "err", err)
+			}
+		}()
+	}
+	return run.run(ctx)
+}
+
+// sweepRun is the state of one Sweep.
+type sweepRun struct {
+	m       *Manager
+	opts    SweepOptions
+	cutoff  time.Time
+	idle    time.Time // zero without IdleFor
+	size    int
+	workers int
+	limit   *rate.Limiter // nil: unpaced
+
+	mu       sync.Mutex
+	rep      *SweepReport
+	deletes  int // deletions started, for MaxDeletes
+	stayKeys map[string]bool
+}
+
+func (m *Manager) newSweepRun(opts SweepOptions, rep *SweepReport) (*sweepRun, error) {
+	var errs []error
 	if opts.OlderThan <= 0 {
-		return errors.New("shadow: Sweep: OlderThan must be positive")
+		errs = append(errs, errors.New("shadow: Sweep: OlderThan must be positive"))
+	}
+	if opts.IdleFor < 0 || opts.MaxDeletes < 0 || opts.Concurrency < 0 {
+		errs = append(errs, errors.New("shadow: Sweep: IdleFor, MaxDeletes and Concurrency must not be negative"))
 	}
 	size := opts.PageSize
 	if size == 0 {
 		size = 100
 	}
 	if size < 1 || size > maxSweepPage {
-		return fmt.Errorf("shadow: Sweep: PageSize %d not in 1..%d", size, maxSweepPage)
+		errs = append(errs, fmt.Errorf("shadow: Sweep: PageSize %d not in 1..%d", size, maxSweepPage))
 	}
-	cutoff := m.now().Add(-opts.OlderThan)
-	// kept holds the users that stay in the listing (skipped or failed):
-	// they are older than every unprocessed user, so their count is the
-	// offset of the next unprocessed one.
-	kept := map[string]bool{}
-	// gone remembers recently deleted users, which the eventually consistent
-	// list may still show for a while; bounded so memory stays page-sized.
-	gone := newRecentSet(4 * size)
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	now := m.now()
+	r := &sweepRun{m: m, opts: opts, cutoff: now.Add(-opts.OlderThan), size: size, rep: rep,
+		workers: opts.Concurrency, stayKeys: map[string]bool{}}
+	if r.workers == 0 {
+		r.workers = defaultConcurrency
+	}
+	if opts.IdleFor > 0 {
+		r.idle = now.Add(-opts.IdleFor)
+	}
+	switch rps := opts.RequestsPerSecond; {
+	case rps == 0:
+		r.limit = rate.NewLimiter(defaultSweepRate, 1)
+	case rps > 0:
+		r.limit = rate.NewLimiter(rate.Limit(rps), 1)
+	}
+	return r, nil
+}
+
+func (r *sweepRun) run(ctx context.Context) error {
+	ctx = withPacer(ctx, r.limit)
+	// gone remembers recently deleted users, which the eventually
+	// consistent list may still show for a while; bounded so that memory
+	// stays page-sized.
+	gone := newRecentSet(4 * r.size)
 	pauses := 0
 	for {
-		page, err := m.listGuests(ctx, uint64(len(kept)), size)
+		page, err := r.m.listGuests(ctx, uint64(len(r.stayKeys)), r.size)
 		if err != nil {
 			return err
 		}
-		progress, done := false, len(page) < size
+		done := len(page) < r.size
+		var todo []zitadel.User
 		for _, u := range page {
-			if kept[u.UserID] || gone.has(u.UserID) {
+			if r.stayKeys[u.UserID] || gone.has(u.UserID) {
 				continue
 			}
-			if u.Details != nil && !u.Details.CreationDate.IsZero() && !u.Details.CreationDate.Before(cutoff) {
+			if u.Details != nil && !u.Details.CreationDate.IsZero() && !u.Details.CreationDate.Before(r.cutoff) {
 				done = true // sorted by creation date: nothing after this is old enough
 				break
 			}
-			rep.Scanned++
-			progress = true
-			if stays := m.sweepOne(ctx, u.UserID, cutoff, rep); stays {
-				kept[u.UserID] = true
+			todo = append(todo, u)
+		}
+		stays := r.process(ctx, todo)
+		for i, u := range todo {
+			if stays[i] {
+				r.stayKeys[u.UserID] = true
 			} else {
 				gone.add(u.UserID)
 			}
-			if err := ctx.Err(); err != nil {
-				return err
-			}
 		}
-		if done {
+		if r.opts.Progress != nil {
+			r.opts.Progress(r.snapshot())
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if done || r.capped() {
 			return nil
 		}
-		if !progress {
+		if len(todo) == 0 {
 			// A full page of users already handled: the list still shows
 			// deleted users. Wait for it to catch up, a bounded number of times.
 			if pauses++; pauses > lagPauses {
@@ -125,34 +263,118 @@ func (m *Manager) sweep(ctx context.Context, opts SweepOptions, rep *SweepReport
 	}
 }
 
-// sweepOne re-checks and deletes one candidate; it reports whether the
-// user stays in the tag listing (skipped with its tag, or failed).
-func (m *Manager) sweepOne(ctx context.Context, id string, cutoff time.Time, rep *SweepReport) (stays bool) {
-	tags, err := m.guestTags(ctx, id)
+// process handles users with the run's concurrency and reports, per user,
+// whether it stays in the tag listing.
+func (r *sweepRun) process(ctx context.Context, users []zitadel.User) []bool {
+	stays := make([]bool, len(users))
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range min(r.workers, len(users)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				stays[i] = r.one(ctx, users[i])
+			}
+		}()
+	}
+	for i := range users {
+		if ctx.Err() != nil {
+			stays[i] = true // not handled: it stays listed
+			continue
+		}
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	return stays
+}
+
+// one re-checks and deletes one candidate; it reports whether the user
+// stays in the tag listing.
+func (r *sweepRun) one(ctx context.Context, u zitadel.User) (stays bool) {
+	r.mu.Lock()
+	r.rep.Scanned++
+	r.mu.Unlock()
+	if ctx.Err() != nil {
+		return true
+	}
+	if registered(u) {
+		r.skip(u.UserID, SkipRegistered)
+		return true
+	}
+	if !r.idle.IsZero() && u.Details != nil && !u.Details.ChangeDate.IsZero() && !u.Details.ChangeDate.Before(r.idle) {
+		r.skip(u.UserID, SkipActive)
+		return true
+	}
+	tags, err := r.m.guestTags(ctx, u.UserID)
 	if err != nil {
-		rep.Failed = append(rep.Failed, SweepFailure{GuestID: id, Err: err})
+		r.fail(u.UserID, err)
 		return true
 	}
 	if len(tags) == 0 {
-		rep.Skipped++ // upgraded or deleted since it was listed
+		r.skip(u.UserID, SkipNoTag)
 		return false
 	}
 	for _, t := range tags {
-		if t.Created.IsZero() || !t.Created.Before(cutoff) {
-			rep.Skipped++ // tag too young or unreadable: keep the user
+		switch {
+		case t.Created.IsZero():
+			r.skip(u.UserID, SkipBadTag)
+			return true
+		case !t.Created.Before(r.cutoff):
+			r.skip(u.UserID, SkipTooYoung)
 			return true
 		}
 	}
-	if err := m.store.Delete(ctx, id); err != nil {
-		rep.Failed = append(rep.Failed, SweepFailure{GuestID: id, Err: fmt.Errorf("shadow: delete cart: %w", err)})
+	r.mu.Lock()
+	r.rep.Eligible++
+	if r.opts.DryRun || r.opts.MaxDeletes > 0 && r.deletes >= r.opts.MaxDeletes {
+		r.rep.Capped = r.rep.Capped || !r.opts.DryRun
+		r.mu.Unlock()
 		return true
 	}
-	if err := m.deleteUser(ctx, id); err != nil {
-		rep.Failed = append(rep.Failed, SweepFailure{GuestID: id, Err: err})
+	r.deletes++
+	r.mu.Unlock()
+	if err := r.m.store.Delete(ctx, u.UserID); err != nil {
+		r.fail(u.UserID, fmt.Errorf("shadow: delete cart: %w", err))
 		return true
 	}
-	rep.Deleted++
+	if err := r.m.deleteGuest(ctx, u.UserID); err != nil {
+		r.fail(u.UserID, err)
+		return true
+	}
+	r.mu.Lock()
+	r.rep.Deleted++
+	r.mu.Unlock()
 	return false
+}
+
+func (r *sweepRun) skip(id string, why SkipReason) {
+	r.mu.Lock()
+	r.rep.Skipped = append(r.rep.Skipped, SweepSkip{UserID: id, Reason: why})
+	r.mu.Unlock()
+}
+
+func (r *sweepRun) fail(id string, err error) {
+	r.mu.Lock()
+	r.rep.Failed = append(r.rep.Failed, SweepFailure{GuestID: id, Err: err})
+	r.mu.Unlock()
+}
+
+func (r *sweepRun) capped() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.rep.Capped
+}
+
+// snapshot copies the report for the progress callback.
+func (r *sweepRun) snapshot() SweepReport {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c := *r.rep
+	c.Skipped = append([]SweepSkip(nil), r.rep.Skipped...)
+	c.Failed = append([]SweepFailure(nil), r.rep.Failed...)
+	return c
 }
 
 // listGuests reads one page of the organization's users with a guest tag
@@ -201,12 +423,20 @@ func (r *recentSet) add(s string) {
 	r.order = append(r.order, s)
 }
 
-// Locker lets replicas agree that only one of them sweeps at a time
-// (pgstore provides one on PostgreSQL advisory locks). Implementations
-// must be safe for concurrent use.
-type Locker interface {
-	// TryLock takes the lock called name unless another holder has it, in
-	// which case ok is false and release is nil. release gives the lock back
-	// and is called exactly once; it honours its own ctx.
-	TryLock(ctx context.Context, name string) (release func(ctx context.Context) error, ok bool, err error)
+type pacerKey struct{}
+
+// withPacer makes every ZITADEL request sent with ctx wait for lim first.
+func withPacer(ctx context.Context, lim *rate.Limiter) context.Context {
+	if lim == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, pacerKey{}, lim)
+}
+
+// pace waits for ctx's pacer, if any.
+func pace(ctx context.Context) error {
+	if lim, ok := ctx.Value(pacerKey{}).(*rate.Limiter); ok {
+		return lim.Wait(ctx)
+	}
+	return nil
 }

@@ -37,7 +37,7 @@ func TestSweepDeletesOnlyOldGuests(t *testing.T) {
 		before[id] = e.user(t, id)
 	}
 
-	rep, err := e.mgr.Sweep(t.Context(), shadow.SweepOptions{OlderThan: 30 * 24 * time.Hour})
+	rep, err := e.mgr.Sweep(t.Context(), shadow.SweepOptions{OlderThan: 30 * 24 * time.Hour, RequestsPerSecond: -1})
 	if err != nil {
 		t.Fatalf("Sweep: %v", err)
 	}
@@ -71,7 +71,7 @@ func TestSweepPagesThroughManyGuests(t *testing.T) {
 	e.clock.Advance(48 * time.Hour)
 	keep := e.provision(t)
 	e.fake.ResetRequests()
-	rep, err := e.mgr.Sweep(t.Context(), shadow.SweepOptions{OlderThan: 24 * time.Hour, PageSize: 100})
+	rep, err := e.mgr.Sweep(t.Context(), shadow.SweepOptions{OlderThan: 24 * time.Hour, PageSize: 100, RequestsPerSecond: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +99,7 @@ func TestSweepReportsFailuresAndGoesOn(t *testing.T) {
 	}
 	e.clock.Advance(48 * time.Hour)
 	e.fake.FailNext(zitadeltest.OpDeleteUser, zitadeltest.Unavailable())
-	rep, err := e.mgr.Sweep(t.Context(), shadow.SweepOptions{OlderThan: 24 * time.Hour})
+	rep, err := e.mgr.Sweep(t.Context(), shadow.SweepOptions{OlderThan: 24 * time.Hour, RequestsPerSecond: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +110,7 @@ func TestSweepReportsFailuresAndGoesOn(t *testing.T) {
 	if !errors.As(rep.Failed[0].Err, &ae) || ae.HTTPStatus != 503 {
 		t.Errorf("failure = %v, want the 503", rep.Failed[0].Err)
 	}
-	rep, err = e.mgr.Sweep(t.Context(), shadow.SweepOptions{OlderThan: 24 * time.Hour})
+	rep, err = e.mgr.Sweep(t.Context(), shadow.SweepOptions{OlderThan: 24 * time.Hour, RequestsPerSecond: -1})
 	if err != nil || rep.Deleted != 1 {
 		t.Errorf("second sweep = %+v, %v; want the failed guest deleted", rep, err)
 	}

@@ -4,14 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/shadowaccounts/shadow/internal/zitadel"
 )
 
 // MergeResult says what MergeInto did.
 type MergeResult struct {
-	// Merged is the guest's cart as it was moved into the user's cart;
-	// empty when there was nothing to move (a repeated MergeInto, say).
+	// Merged is the guest's cart as it was moved into the user's cart,
+	// combined with the merge policy; empty when there was nothing to move
+	// (a repeated MergeInto, say).
 	Merged Cart
 	// GuestDeleted is true when the guest user is gone from ZITADEL.
 	GuestDeleted bool
@@ -24,15 +26,24 @@ type MergeResult struct {
 //  1. check the guest tag (ListUserMetadata; a read, retried); a user
 //     without it gives [ErrNotGuest] and nothing changes ([ErrNotFound] if
 //     the user does not exist at all);
-//  2. move the cart in the CartStore with the merge policy (one atomic,
-//     idempotent Merge);
+//  2. move the cart in the CartStore with the merge policy (WithMergePolicy;
+//     one atomic, idempotent Merge);
 //  3. DeleteUser the guest (POST /zitadel.user.v2.UserService/DeleteUser,
-//     idempotent, retried; a 404 counts as done).
+//     idempotent, retried; a 404 counts as done);
+//  4. merge once more, so that an item added to the guest's cart while
+//     steps 2 and 3 ran is not left behind.
 //
 // If step 3 fails, the merged cart stays with the user and the guest keeps
-// its tag, so a repeated MergeInto or the Sweep finishes the job. userID is
-// the id of the logged-in account, from the app's verified login.
-func (m *Manager) MergeInto(ctx context.Context, guestID, userID string) (MergeResult, error) {
+// its tag, so a repeated MergeInto or the Sweep finishes the job. Two
+// concurrent MergeInto calls for one guest are safe: the store moves each
+// item once and the second delete counts as done. userID is the id of the
+// logged-in account, from the app's verified login; the guest id from a
+// sealed session.
+func (m *Manager) MergeInto(ctx context.Context, guestID, userID string) (res MergeResult, err error) {
+	start := time.Now()
+	defer func() {
+		m.emit(Event{Kind: EventMerged, GuestID: guestID, UserID: userID, Duration: time.Since(start), Err: err})
+	}()
 	switch {
 	case guestID == "" || userID == "":
 		return MergeResult{}, errors.New("shadow: MergeInto: empty guest or user id")
@@ -46,35 +57,67 @@ func (m *Manager) MergeInto(ctx context.Context, guestID, userID string) (MergeR
 	if err != nil {
 		return MergeResult{}, fmt.Errorf("shadow: merge cart: %w", err)
 	}
-	res := MergeResult{Merged: moved}
-	if err := m.deleteUser(ctx, guestID); err != nil {
+	res.Merged = moved
+	if err := m.deleteGuest(ctx, guestID); err != nil {
 		return res, err
 	}
 	res.GuestDeleted = true
+	late, err := m.store.Merge(ctx, guestID, userID, m.cfg.mergePolicy)
+	if err != nil {
+		return res, fmt.Errorf("shadow: merge late cart items: %w", err)
+	}
+	res.Merged.Items = append(res.Merged.Items, late.Items...)
 	return res, nil
 }
 
 // requireGuest returns the user's guest tags; ErrNotGuest when it exists
 // without one, and ErrNotFound when it does not exist (GetUserByID, only on
-// that failure path).
+// that failure path). With WithLegacyMetadata, where an upgraded user can
+// keep its tag for a while, it also reads the user and refuses one with a
+// password or a verified e-mail.
 func (m *Manager) requireGuest(ctx context.Context, userID string) ([]guestTag, error) {
 	tags, err := m.guestTags(ctx, userID)
-	if err != nil || len(tags) > 0 {
-		return tags, err
-	}
-	err = m.call(zitadel.Idempotent(ctx), zitadel.MethodGetUserByID, zitadel.UserIDRequest{UserID: userID}, &zitadel.GetUserByIDResponse{})
 	if err != nil {
 		return nil, err
 	}
-	return nil, fmt.Errorf("%w: %s", ErrNotGuest, userID)
+	if len(tags) > 0 && !m.cfg.legacyMetadata {
+		return tags, nil
+	}
+	var resp zitadel.GetUserByIDResponse
+	if err := m.call(zitadel.Idempotent(ctx), zitadel.MethodGetUserByID, zitadel.UserIDRequest{UserID: userID}, &resp); err != nil {
+		return nil, err
+	}
+	if len(tags) == 0 || resp.User == nil || registered(*resp.User) {
+		return nil, fmt.Errorf("%w: %s", ErrNotGuest, userID)
+	}
+	return tags, nil
 }
 
-// deleteUser deletes a user the caller has just found tagged as a guest;
-// a user already gone counts as deleted.
+// registered reports whether u shows signs of a registered user that a
+// guest never has: a machine user, a password, or a verified e-mail. The
+// SDK never deletes or changes such a user, tag or not (a tag can outlive
+// an upgrade with WithLegacyMetadata, or the official demo's upgrade).
+func registered(u zitadel.User) bool {
+	if u.Human == nil {
+		return true
+	}
+	return !u.Human.PasswordChanged.IsZero() || u.Human.Email != nil && u.Human.Email.IsVerified
+}
+
+// deleteUser deletes a user the caller has just found to be a guest; a
+// user already gone counts as deleted.
 func (m *Manager) deleteUser(ctx context.Context, userID string) error {
 	err := m.call(zitadel.Idempotent(ctx), zitadel.MethodDeleteUser, zitadel.UserIDRequest{UserID: userID}, &zitadel.DeleteUserResponse{})
 	if errors.Is(err, ErrNotFound) {
 		return nil
 	}
+	return err
+}
+
+// deleteGuest is deleteUser with the EventDeleted event.
+func (m *Manager) deleteGuest(ctx context.Context, guestID string) error {
+	start := time.Now()
+	err := m.deleteUser(ctx, guestID)
+	m.emit(Event{Kind: EventDeleted, GuestID: guestID, Duration: time.Since(start), Err: err})
 	return err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -43,6 +44,10 @@ type config struct {
 	cookieName      string
 	insecureCookies bool
 	retry           RetryOptions
+	legacyMetadata  bool
+	observer        Observer
+	logger          *slog.Logger
+	limits          ProvisionLimits
 	errs            []error
 }
 
@@ -176,6 +181,13 @@ func WithCookieName(name string) Option { return func(c *config) { c.cookieName 
 // works over plain http on localhost during development. Never use it in
 // production. The default cookie name becomes "shadow".
 func WithInsecureCookies() Option { return func(c *config) { c.insecureCookies = true } }
+
+// WithLegacyMetadata adapts the SDK to ZITADEL v4.1 to v4.12, whose
+// CreateUser has no root metadata and whose UpdateUser has no metadata at
+// all: Provision writes the tag in human.metadata, and Upgrade removes it
+// with DeleteUserMetadata after the UpdateUser succeeded (two calls instead
+// of one atomic batch; see Upgrade for why the order is safe).
+func WithLegacyMetadata() Option { return func(c *config) { c.legacyMetadata = true } }
 
 // WithRetry bounds retries; zero fields keep their defaults.
 func WithRetry(r RetryOptions) Option { return func(c *config) { c.retry = r } }

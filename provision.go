@@ -22,7 +22,9 @@ import (
 // exists" (COMMAND-7yiox1isql) means an earlier attempt succeeded. Errors:
 // [*APIError] (matching [ErrPermissionDenied] or [ErrRateLimited] where
 // they apply), ctx's error when it ends first.
-func (m *Manager) Provision(ctx context.Context) (Guest, error) {
+func (m *Manager) Provision(ctx context.Context) (g Guest, err error) {
+	start := time.Now()
+	defer func() { m.emit(Event{Kind: EventProvisioned, GuestID: g.ID, Duration: time.Since(start), Err: err}) }()
 	id, err := newGuestID()
 	if err != nil {
 		return Guest{}, err
@@ -38,7 +40,11 @@ func (m *Manager) Provision(ctx context.Context) (Guest, error) {
 			Profile: &zitadel.SetHumanProfile{GivenName: m.cfg.guestName[0], FamilyName: m.cfg.guestName[1]},
 			Email:   &zitadel.SetHumanEmail{Email: email, IsVerified: &unverified},
 		},
-		Metadata: []zitadel.Metadata{m.tag(created)},
+	}
+	if m.cfg.legacyMetadata {
+		req.Human.Metadata = []zitadel.Metadata{m.tag(created)} // v4.0 to v4.12
+	} else {
+		req.Metadata = []zitadel.Metadata{m.tag(created)}
 	}
 	var resp zitadel.CreateUserResponse
 	err = m.call(zitadel.Idempotent(ctx), zitadel.MethodCreateUser, req, &resp)

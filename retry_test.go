@@ -24,7 +24,7 @@ func TestOnlyIdempotentRequestsAreRetried(t *testing.T) {
 			e := newEnv(t)
 			g := e.provision(t)
 			e.fake.FailNext(zitadeltest.OpUpdateUser, f)
-			if err := e.mgr.Upgrade(t.Context(), g.ID, goodProfile); err == nil {
+			if _, err := e.mgr.Upgrade(t.Context(), g.ID, goodProfile); err == nil {
 				t.Fatal("Upgrade succeeded through a failed UpdateUser")
 			}
 			if n := e.fake.Count(zitadeltest.OpUpdateUser); n != 1 {

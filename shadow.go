@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/shadowaccounts/shadow/internal/zitadel"
 )
 
@@ -39,8 +41,14 @@ type Token struct {
 type Profile struct {
 	GivenName  string // 1 to 200 characters
 	FamilyName string // 1 to 200 characters
-	Email      string // becomes the username and the (unverified) e-mail
+	Email      string // becomes the username and the e-mail address
 	Password   string // must satisfy the organization's password complexity policy
+	// Verification says how the address is verified: SendCode (the
+	// default), ReturnCode or VerifiedByApp.
+	Verification EmailVerification
+	// VerificationURL is ZITADEL's URL template for the link in the code
+	// mail ({{.UserID}}, {{.Code}}, {{.OrgID}}); empty for ZITADEL's own.
+	VerificationURL string
 }
 
 // Manager runs the guest lifecycle against one ZITADEL instance:
@@ -48,10 +56,15 @@ type Profile struct {
 // cookie helpers of http.go. Create it with [New]. It is safe for
 // concurrent use and keeps no request context.
 type Manager struct {
-	cfg   config
-	api   *zitadel.Client
-	codec SessionCodec
-	store CartStore
+	cfg     config
+	api     *zitadel.Client
+	codec   SessionCodec
+	store   CartStore
+	limiter *limiter
+
+	flights  singleflight.Group // provisioning, by browser key
+	renewals singleflight.Group // token renewal, by guest id
+	recent   recentSessions
 }
 
 // New builds a Manager for the ZITADEL instance at issuer (for example
@@ -64,7 +77,7 @@ func New(issuer string, opts ...Option) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Manager{cfg: cfg, codec: cfg.codec, store: cfg.store}
+	m := &Manager{cfg: cfg, codec: cfg.codec, store: cfg.store, limiter: newLimiter(cfg.limits)}
 	m.api = &zitadel.Client{BaseURL: cfg.issuer, HTTP: cfg.retryClient, Bearer: m.cfg.bearer, UserAgent: userAgent}
 	if m.codec == nil {
 		m.codec, err = NewJWECodec(cfg.sessionKeys[0], cfg.sessionKeys[1:], WithCodecClock(cfg.now))
@@ -81,7 +94,11 @@ const userAgent = "shadow-go"
 // now is the Manager's clock (WithClock).
 func (m *Manager) now() time.Time { return m.cfg.now() }
 
-// call sends one user-service RPC and converts its error.
+// call sends one user-service RPC and converts its error; within a Sweep
+// it first waits for the run's pacer.
 func (m *Manager) call(ctx context.Context, method string, in, out any) error {
+	if err := pace(ctx); err != nil {
+		return apiErr(method, err)
+	}
 	return apiErr(method, m.api.Call(ctx, method, in, out))
 }

@@ -6,62 +6,149 @@ import (
 	"fmt"
 	"net/mail"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/shadowaccounts/shadow/internal/zitadel"
 )
+
+// EmailVerification says how Upgrade treats the new e-mail address.
+type EmailVerification int
+
+const (
+	// SendCode lets ZITADEL e-mail a verification code to the user (the
+	// default). The address stays unverified until the user confirms it.
+	SendCode EmailVerification = iota
+	// ReturnCode has ZITADEL return the code instead of sending it, for
+	// apps that deliver it themselves; it comes back in UpgradeResult.
+	ReturnCode
+	// VerifiedByApp marks the address verified. Use it only when the app
+	// has itself proven that the user controls the address (DESIGN.md
+	// invariant 4): the SDK never assumes it.
+	VerifiedByApp
+)
+
+// UpgradeResult is what Upgrade reports.
+type UpgradeResult struct {
+	// EmailCode is the verification code when Profile.Verification is
+	// ReturnCode; empty otherwise.
+	EmailCode string
+}
 
 // Upgrade turns a guest into a registered user in place: same user id, so
 // the guest's cart and history stay theirs.
 //
 // It first reads the guest tag (ListUserMetadata; a read, retried) and
 // returns [ErrNotGuest] for a user without one ([ErrNotFound] for no user),
-// changing nothing. Then one
-// UpdateUser (POST /zitadel.user.v2.UserService/UpdateUser, zitadel-wire.md
-// §4.5, ZITADEL v4.13+) sets, as one atomic batch, the username (the
-// e-mail), the profile, the e-mail, the password, and removes the tag (a
-// metadata entry with an empty value). The e-mail is never marked
-// verified: ZITADEL sends the user a verification code.
+// changing nothing. Then one UpdateUser (POST
+// /zitadel.user.v2.UserService/UpdateUser, zitadel-wire.md §4.5, ZITADEL
+// v4.13+) sets, as one atomic batch, the username (the e-mail), the
+// profile, the e-mail, the password, and removes the tag (a metadata entry
+// with an empty value). The e-mail is verified as p.Verification says:
+// by default ZITADEL sends a code and the address stays unverified.
+//
+// With WithLegacyMetadata (ZITADEL v4.1 to v4.12, whose UpdateUser has
+// no metadata) the tag is removed by a DeleteUserMetadata after the
+// UpdateUser succeeded, so a failure never leaves an untagged guest; a user
+// left tagged after a successful UpdateUser has a password, which makes
+// every guest check (MergeInto, Sweep) treat it as registered, and Sweep
+// removes the stale tag.
 //
 // UpdateUser is not idempotent and is sent once, without retries. A
 // username change makes ZITADEL revoke the guest's tokens, so the app
 // should clear the guest session (ClearSession) and log the user in.
 //
-// Errors: [ErrInvalidProfile] before any call; [ErrNotGuest];
-// [ErrEmailTaken] when another user holds the e-mail as username;
-// [*APIError] for the rest (a password the complexity policy refuses is an
-// invalid_argument with ZITADEL's DOMAIN-* id, and nothing changed).
-func (m *Manager) Upgrade(ctx context.Context, guestID string, p Profile) error {
+// Errors: [ErrInvalidProfile] before any call; [ErrNotGuest] or
+// [ErrNotFound]; [ErrEmailTaken] when another user holds the e-mail as
+// username; [*PasswordPolicyError] (matching [ErrWeakPassword]) listing the
+// unmet complexity rules; [*APIError] for the rest. After any error but
+// ErrTagNotRemoved the user is unchanged.
+func (m *Manager) Upgrade(ctx context.Context, guestID string, p Profile) (res UpgradeResult, err error) {
+	start := time.Now()
+	defer func() { m.emit(Event{Kind: EventUpgraded, GuestID: guestID, Duration: time.Since(start), Err: err}) }()
 	if guestID == "" {
-		return errors.New("shadow: Upgrade: empty guest id")
+		return UpgradeResult{}, errors.New("shadow: Upgrade: empty guest id")
 	}
 	email, err := checkProfile(p)
 	if err != nil {
-		return err
+		return UpgradeResult{}, err
 	}
 	tags, err := m.requireGuest(ctx, guestID)
 	if err != nil {
-		return err
+		return UpgradeResult{}, err
 	}
+	req := upgradeRequest(guestID, email, p)
+	if !m.cfg.legacyMetadata {
+		for _, t := range tags {
+			req.Metadata = append(req.Metadata, zitadel.Metadata{Key: t.Key, Value: []byte{}})
+		}
+	}
+	var resp zitadel.UpdateUserResponse
+	err = m.call(ctx, zitadel.MethodUpdateUser, req, &resp)
+	switch {
+	case isAPIError(err, "already_exists", ""):
+		return UpgradeResult{}, fmt.Errorf("%w: %w", ErrEmailTaken, err)
+	case isPasswordRejection(err):
+		return UpgradeResult{}, m.passwordPolicyError(ctx, p.Password, err)
+	case err != nil:
+		return UpgradeResult{}, err
+	}
+	if resp.EmailCode != nil {
+		res.EmailCode = *resp.EmailCode
+	}
+	if m.cfg.legacyMetadata {
+		if err := m.removeTags(ctx, guestID, tags); err != nil {
+			return res, fmt.Errorf("%w: %w", ErrTagNotRemoved, err)
+		}
+	}
+	return res, nil
+}
+
+// ErrTagNotRemoved: with WithLegacyMetadata, the user was upgraded but
+// the guest tag could not be removed afterwards. The user is registered
+// and protected (it has a password); Sweep removes the stale tag.
+var ErrTagNotRemoved = errors.New("shadow: user upgraded, guest tag not yet removed")
+
+// upgradeRequest is the UpdateUser of an upgrade, without the tag removal.
+func upgradeRequest(guestID, email string, p Profile) zitadel.UpdateUserRequest {
 	given, family := strings.TrimSpace(p.GivenName), strings.TrimSpace(p.FamilyName)
 	display := given + " " + family
-	req := zitadel.UpdateUserRequest{
+	mail := &zitadel.SetHumanEmail{Email: email}
+	switch p.Verification {
+	case ReturnCode:
+		mail.ReturnCode = &zitadel.ReturnCode{}
+	case VerifiedByApp:
+		verified := true
+		mail.IsVerified = &verified
+	default:
+		mail.SendCode = &zitadel.SendCode{}
+		if p.VerificationURL != "" {
+			mail.SendCode.URLTemplate = &p.VerificationURL
+		}
+	}
+	return zitadel.UpdateUserRequest{
 		UserID:   guestID,
 		Username: &email,
 		Human: &zitadel.UpdateHuman{
 			Profile:  &zitadel.UpdateHumanProfile{GivenName: &given, FamilyName: &family, DisplayName: &display},
-			Email:    &zitadel.SetHumanEmail{Email: email, SendCode: &zitadel.SendCode{}},
+			Email:    mail,
 			Password: &zitadel.SetPassword{Password: &zitadel.Password{Password: p.Password}},
 		},
 	}
+}
+
+// removeTags deletes the guest tags with DeleteUserMetadata (idempotent,
+// retried); an absent key (404 META-2nnds) counts as removed. Keys are
+// deleted one call each so that one already gone does not fail the rest.
+func (m *Manager) removeTags(ctx context.Context, userID string, tags []guestTag) error {
 	for _, t := range tags {
-		req.Metadata = append(req.Metadata, zitadel.Metadata{Key: t.Key, Value: []byte{}})
+		err := m.call(zitadel.Idempotent(ctx), zitadel.MethodDeleteUserMetadata,
+			zitadel.DeleteUserMetadataRequest{UserID: userID, Keys: []string{t.Key}}, &zitadel.DeleteUserMetadataResponse{})
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
 	}
-	err = m.call(ctx, zitadel.MethodUpdateUser, req, &zitadel.UpdateUserResponse{})
-	if isAPIError(err, "already_exists", "") {
-		return fmt.Errorf("%w: %w", ErrEmailTaken, err)
-	}
-	return err
+	return nil
 }
 
 // checkProfile validates p as ZITADEL would, so that bad input fails
@@ -79,6 +166,9 @@ func checkProfile(p Profile) (string, error) {
 	}
 	if p.Password == "" || utf8.RuneCountInString(p.Password) > 200 {
 		problems = append(problems, "password must be 1 to 200 characters")
+	}
+	if p.Verification < SendCode || p.Verification > VerifiedByApp {
+		problems = append(problems, fmt.Sprintf("unknown e-mail verification %d", p.Verification))
 	}
 	if len(problems) > 0 {
 		return "", fmt.Errorf("%w: %s", ErrInvalidProfile, strings.Join(problems, "; "))

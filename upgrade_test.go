@@ -19,7 +19,7 @@ func TestUpgradeTurnsGuestIntoUser(t *testing.T) {
 	g := e.provision(t)
 	e.fake.ResetRequests()
 
-	if err := e.mgr.Upgrade(t.Context(), g.ID, goodProfile); err != nil {
+	if _, err := e.mgr.Upgrade(t.Context(), g.ID, goodProfile); err != nil {
 		t.Fatalf("Upgrade: %v", err)
 	}
 	if diff := cmp.Diff(map[string]int{"ListUserMetadata": 1, "UpdateUser": 1}, e.calls()); diff != "" {
@@ -43,7 +43,7 @@ func TestUpgradeRemovesDemoTags(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, shadow.WithDailyTags())
 	g := e.provision(t)
-	if err := e.mgr.Upgrade(t.Context(), g.ID, goodProfile); err != nil {
+	if _, err := e.mgr.Upgrade(t.Context(), g.ID, goodProfile); err != nil {
 		t.Fatalf("Upgrade: %v", err)
 	}
 	if md := e.user(t, g.ID).Metadata; len(md) != 0 {
@@ -83,7 +83,7 @@ func TestUpgradeChangesNothingOnRefusal(t *testing.T) {
 			e := newEnv(t)
 			id := c.target(e)
 			before := e.fake.Users()
-			err := e.mgr.Upgrade(t.Context(), id, c.profile)
+			_, err := e.mgr.Upgrade(t.Context(), id, c.profile)
 			if !c.want(err) {
 				t.Fatalf("Upgrade = %v", err)
 			}

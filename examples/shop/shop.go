@@ -241,7 +241,7 @@ func (s *shop) register(w http.ResponseWriter, r *http.Request) {
 	}
 	p := shadow.Profile{GivenName: r.FormValue("given_name"), FamilyName: r.FormValue("family_name"),
 		Email: r.FormValue("email"), Password: r.FormValue("password")}
-	err := s.mgr.Upgrade(r.Context(), sess.GuestID, p)
+	_, err := s.mgr.Upgrade(r.Context(), sess.GuestID, p)
 	if err != nil {
 		page := registerPage{GivenName: p.GivenName, FamilyName: p.FamilyName, Email: p.Email, Error: upgradeMessage(err)}
 		page.OfferLogin = errors.Is(err, shadow.ErrEmailTaken)

@@ -35,11 +35,17 @@ type Client struct {
 // transport failures and cancellations as the underlying error. The call is
 // retried only when ctx is marked with Idempotent.
 func (c *Client) Call(ctx context.Context, method string, in, out any) error {
+	return c.CallService(ctx, UserServicePath, method, in, out)
+}
+
+// CallService is Call for a method of another v2 service, whose Connect
+// path prefix is servicePath (e.g. SettingsServicePath).
+func (c *Client) CallService(ctx context.Context, servicePath, method string, in, out any) error {
 	body, err := json.Marshal(in)
 	if err != nil {
 		return fmt.Errorf("encode %s request: %w", method, err)
 	}
-	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, c.BaseURL+UserServicePath+method, body)
+	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, c.BaseURL+servicePath+method, body)
 	if err != nil {
 		return err
 	}

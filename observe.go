@@ -1,0 +1,76 @@
+package shadow
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// EventKind names a lifecycle event.
+type EventKind string
+
+// Lifecycle events.
+const (
+	EventProvisioned  EventKind = "guest.provisioned"  // Provision ended
+	EventImpersonated EventKind = "guest.impersonated" // Impersonate ended (a first token)
+	EventRenewed      EventKind = "guest.renewed"      // a guest token was renewed by the middleware
+	EventUpgraded     EventKind = "guest.upgraded"     // Upgrade ended
+	EventMerged       EventKind = "guest.merged"       // MergeInto ended
+	EventDeleted      EventKind = "guest.deleted"      // a guest was deleted (by MergeInto or Sweep)
+	EventSweepDone    EventKind = "sweep.finished"     // Sweep ended; Sweep holds the report
+)
+
+// Event is one lifecycle event, delivered to the Observer after the
+// operation ended, successfully or not.
+type Event struct {
+	Kind     EventKind
+	GuestID  string        // the guest concerned, when there is one
+	UserID   string        // the account merged into (EventMerged)
+	Duration time.Duration // wall time of the operation
+	Err      error         // nil on success
+	Sweep    *SweepReport  // EventSweepDone only
+}
+
+// Observer receives lifecycle events, for metrics or traces. It is called
+// synchronously on the goroutine that did the work, so it must be quick and
+// safe for concurrent use; it must not call the Manager.
+type Observer func(Event)
+
+// WithObserver delivers lifecycle events to o (default: none).
+func WithObserver(o Observer) Option { return func(c *config) { c.observer = o } }
+
+// WithLogger logs lifecycle events and retried faults to l (default:
+// silent). Successes log at Debug, failures at Warn.
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+
+// discard is the silent default logger.
+var discard = slog.New(slog.DiscardHandler)
+
+func (m *Manager) log() *slog.Logger {
+	if m.cfg.logger == nil {
+		return discard
+	}
+	return m.cfg.logger
+}
+
+// emit logs e and hands it to the observer.
+func (m *Manager) emit(e Event) {
+	if l := m.cfg.logger; l != nil {
+		level, msg := slog.LevelDebug, "shadow: "+string(e.Kind)
+		attrs := []slog.Attr{slog.Duration("duration", e.Duration)}
+		if e.GuestID != "" {
+			attrs = append(attrs, slog.String("guest", e.GuestID))
+		}
+		if e.UserID != "" {
+			attrs = append(attrs, slog.String("user", e.UserID))
+		}
+		if e.Err != nil {
+			level = slog.LevelWarn
+			attrs = append(attrs, slog.Any("err", e.Err))
+		}
+		l.LogAttrs(context.Background(), level, msg, attrs...)
+	}
+	if m.cfg.observer != nil {
+		m.cfg.observer(e)
+	}
+}
