@@ -3,6 +3,7 @@ module github.com/shadowaccounts/shadow/pgstore
 go 1.25.0
 
 require (
+	github.com/google/go-cmp v0.7.0
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/shadowaccounts/shadow v0.0.0
 )
