@@ -19,25 +19,16 @@ func (s *Store) Get(ctx context.Context, owner string) (shadow.Cart, error) {
 	if err := ctx.Err(); err != nil {
 		return shadow.Cart{}, err
 	}
-	items, err := readItems(ctx, s.pool, s.q.get, owner)
-	if err != nil {
-		return shadow.Cart{}, fail(ctx, "get cart", err)
-	}
-	return shadow.Cart{Owner: owner, Items: items}, nil
-}
-
-func readItems(ctx context.Context, db interface {
-	Query(context.Context, string, ...any) (pgx.Rows, error)
-}, query string, args ...any) ([]shadow.Item, error) {
-	rows, err := db.Query(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (shadow.Item, error) {
+	rows, _ := s.pool.Query(ctx, s.q.get, owner) // CollectRows reports the error
+	items, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (shadow.Item, error) {
 		var it shadow.Item
 		err := row.Scan(&it.SKU, &it.Quantity)
 		return it, err
 	})
+	if err != nil {
+		return shadow.Cart{}, fail(ctx, "get cart", err)
+	}
+	return shadow.Cart{Owner: owner, Items: items}, nil
 }
 
 // Add adds item.Quantity of item.SKU to owner's cart in one upsert

@@ -49,7 +49,7 @@ func (s *Store) DeleteIdle(ctx context.Context, olderThan time.Duration) (int64,
 // of those still idle under the lock, in one transaction.
 func (s *Store) deleteIdleBatch(ctx context.Context, idle int64) (found int, deleted int64, err error) {
 	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(tx pgx.Tx) error {
-		rows, _ := tx.Query(ctx, s.q.idleOwners, idle, idleBatch)
+		rows, _ := tx.Query(ctx, s.q.idleOwners, idle, idleBatch) // CollectRows reports the error
 		owners, err := pgx.CollectRows(rows, pgx.RowTo[string])
 		if err != nil || len(owners) == 0 {
 			return err

@@ -7,11 +7,10 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// The schema: one row per (owner, sku). seq, drawn from an identity
-// sequence (cache 1, so in commit-independent allocation order), is the
-// order in which SKUs were first added to a cart; updated_at, indexed, is
-// what DeleteIdle looks at. Owners and SKUs compare byte-wise (COLLATE
-// "C"), exactly like Go strings.
+// The schema: one row per (owner, sku). seq numbers rows in the order
+// they were inserted, which is the order SKUs were first added to a cart;
+// updated_at, indexed, is what DeleteIdle looks at. Owners and SKUs
+// compare byte-wise (COLLATE "C"), like Go strings.
 const createTableSQL = `CREATE TABLE IF NOT EXISTS %[1]s (
 	owner      text COLLATE "C" NOT NULL,
 	sku        text COLLATE "C" NOT NULL,
