@@ -28,7 +28,8 @@ type Locker struct {
 var _ shadow.Locker = (*Locker)(nil)
 
 // NewLocker returns a Locker taking its connections from pool, which the
-// caller owns and closes after the last release.
+// caller owns and closes after the last release. The zero Locker has no
+// pool, and its TryLock returns an error.
 func NewLocker(pool *pgxpool.Pool) *Locker { return &Locker{pool: pool} }
 
 // lockKey maps a lock name to its advisory lock key; the namespace keeps
@@ -49,6 +50,9 @@ func lockKey(name string) int64 { return advisoryKey("pgstore lock", name) }
 func (l *Locker) TryLock(ctx context.Context, name string) (release func(ctx context.Context) error, ok bool, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, false, err
+	}
+	if l == nil || l.pool == nil {
+		return nil, false, errors.New("pgstore: Locker without a pool; create it with NewLocker")
 	}
 	conn, err := l.pool.Acquire(ctx)
 	if err != nil {

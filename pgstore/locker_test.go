@@ -137,6 +137,15 @@ func TestLockerReleaseAfterLostSession(t *testing.T) {
 	waitForLock(t, l, name)
 }
 
+func TestLockerWithoutPool(t *testing.T) {
+	t.Parallel()
+	for _, l := range []*pgstore.Locker{pgstore.NewLocker(nil), {}} {
+		if release, ok, err := l.TryLock(t.Context(), "x"); err == nil || ok || release != nil {
+			t.Errorf("TryLock without a pool = %v, %v; want an error", ok, err)
+		}
+	}
+}
+
 // ownPool returns a pool of the test's own, so it can count connections.
 func ownPool(t *testing.T) *pgxpool.Pool {
 	t.Helper()

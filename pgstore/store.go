@@ -26,7 +26,8 @@ const (
 )
 
 // Store is a [shadow.CartStore] on PostgreSQL: one row per owner and SKU in
-// one table. Create it with [New] and the table with [Store.Migrate].
+// one table. Create it with [New] (the zero value is not usable) and the
+// table with [Store.Migrate].
 //
 // A Store is safe for concurrent use, by any number of goroutines and
 // processes sharing the database. Every method honours ctx: it returns
