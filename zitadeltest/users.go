@@ -376,6 +376,9 @@ func updateUser(s *Server, caller *user, req *zitadel.UpdateUserRequest) (*zitad
 		var d bool
 		d, resp.EmailCode, resp.PhoneCode = u.updateHuman(h)
 		dirty = dirty || d
+		if h.Password != nil {
+			u.passwordChanged = st.now()
+		}
 	}
 	if m := req.Machine; m != nil {
 		if m.Name != nil {
