@@ -1,0 +1,143 @@
+package shadow_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/shadowaccounts/shadow"
+)
+
+// hookStore runs afterMerge once, right after the first Merge, to let a
+// test act between MergeInto's steps.
+type hookStore struct {
+	shadow.CartStore
+	once       sync.Once
+	afterMerge func()
+}
+
+func (h *hookStore) Merge(ctx context.Context, from, into string, p shadow.MergePolicy) (shadow.Cart, error) {
+	c, err := h.CartStore.Merge(ctx, from, into, p)
+	h.once.Do(h.afterMerge)
+	return c, err
+}
+
+// TestMergeIntoKeepsItemsAddedMeanwhile: an item added to the guest's cart
+// after the cart moved but before the guest was deleted still reaches the
+// user.
+func TestMergeIntoKeepsItemsAddedMeanwhile(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	g := e.provision(t)
+	user := e.addCustomer(t, "buyer@example.com")
+	addItems(t, e, g.ID, shadow.Item{SKU: "mug", Quantity: 1})
+	hs := &hookStore{CartStore: e.store}
+	hs.afterMerge = func() { addItems(t, e, g.ID, shadow.Item{SKU: "tee", Quantity: 1}) }
+	mgr := e.withStore(t, hs)
+	res, err := mgr.MergeInto(t.Context(), g.ID, user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := cartOf(t, e, user)
+	if len(c) != 2 || len(res.Merged.Items) != 2 || len(cartOf(t, e, g.ID)) != 0 {
+		t.Errorf("user cart %v, merged %v, guest cart %v; want the late tee moved too", c, res.Merged.Items, cartOf(t, e, g.ID))
+	}
+}
+
+// TestConcurrentMergesOfOneGuest: two MergeInto calls for the same guest
+// move every item exactly once; at most one reports the guest gone.
+func TestConcurrentMergesOfOneGuest(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	g := e.provision(t)
+	user := e.addCustomer(t, "buyer@example.com")
+	addItems(t, e, g.ID, shadow.Item{SKU: "mug", Quantity: 3})
+	addItems(t, e, user, shadow.Item{SKU: "mug", Quantity: 1})
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = e.mgr.MergeInto(t.Context(), g.ID, user)
+		}()
+	}
+	wg.Wait()
+	ok := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case errors.Is(err, shadow.ErrNotFound), errors.Is(err, shadow.ErrNotGuest):
+		default:
+			t.Errorf("MergeInto: %v", err)
+		}
+	}
+	if ok == 0 {
+		t.Error("neither MergeInto succeeded")
+	}
+	if c := cartOf(t, e, user); len(c) != 1 || c[0].Quantity != 4 {
+		t.Errorf("user cart = %v, want 4 mugs", c)
+	}
+}
+
+// TestMergeIntoRacingAdds: units added to the guest's cart while MergeInto
+// runs end up in the user's cart or, if added after it finished, in the
+// guest's; none vanishes.
+func TestMergeIntoRacingAdds(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	g := e.provision(t)
+	user := e.addCustomer(t, "buyer@example.com")
+	addItems(t, e, g.ID, shadow.Item{SKU: "mug", Quantity: 1})
+	var added atomic.Int64
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if err := e.store.Add(t.Context(), g.ID, shadow.Item{SKU: "mug", Quantity: 1}); err != nil {
+				t.Error(err)
+				return
+			}
+			added.Add(1)
+		}
+	}()
+	if _, err := e.mgr.MergeInto(t.Context(), g.ID, user); err != nil {
+		t.Fatal(err)
+	}
+	close(stop)
+	<-done
+	total := 0
+	for _, owner := range []string{user, g.ID} {
+		for _, it := range cartOf(t, e, owner) {
+			total += it.Quantity
+		}
+	}
+	if want := 1 + int(added.Load()); total != want {
+		t.Errorf("%d units across both carts, want %d", total, want)
+	}
+	if cartOf(t, e, user)[0].Quantity < 1 {
+		t.Error("the user got nothing")
+	}
+}
+
+// withStore returns a Manager on the same fake with another store.
+func (e *env) withStore(t *testing.T, s shadow.CartStore) *shadow.Manager {
+	t.Helper()
+	m, err := shadow.New(e.fake.Issuer(),
+		shadow.WithOrganization(e.fake.OrganizationID()), shadow.WithClientID(e.fake.ClientID()),
+		shadow.WithCredentials(shadow.PAT(e.fake.ServiceAccount().PAT)), shadow.WithCartStore(s),
+		shadow.WithSessionKeys(testSessionKey(t)), shadow.WithHTTPClient(e.fake.Client()), shadow.WithClock(e.clock.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
