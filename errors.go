@@ -1,6 +1,7 @@
 package shadow
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -38,6 +39,9 @@ var (
 	// ErrInvalidProfile: an Upgrade profile is incomplete or malformed;
 	// nothing was sent to ZITADEL.
 	ErrInvalidProfile = errors.New("shadow: invalid profile")
+	// ErrUnavailable: ZITADEL could not be reached or answered 502, 503 or
+	// 504 (after every retry the request allowed); trying later may work.
+	ErrUnavailable = errors.New("shadow: ZITADEL unavailable")
 )
 
 // APIError is an error answer of ZITADEL's user service, parsed from the
@@ -66,10 +70,13 @@ func (e *APIError) Error() string {
 }
 
 // Is maps the error onto the sentinels callers act on: ErrNotFound for
-// not_found, ErrPermissionDenied for permission_denied and ErrRateLimited
-// for resource_exhausted or HTTP 429.
+// not_found, ErrPermissionDenied for permission_denied, ErrRateLimited for
+// resource_exhausted or HTTP 429, and ErrUnavailable for unavailable,
+// deadline_exceeded or HTTP 502, 503 and 504.
 func (e *APIError) Is(target error) bool {
 	switch target {
+	case ErrUnavailable:
+		return e.Code == "unavailable" || e.Code == "deadline_exceeded" || isGatewayStatus(e.HTTPStatus)
 	case ErrNotFound:
 		return e.Code == "not_found" && e.ID != "AUTHZ-cdgFk"
 	case ErrPermissionDenied:
@@ -98,10 +105,12 @@ func (e *OAuthError) Error() string {
 
 // Is maps the error onto the sentinels: ErrImpersonationDisabled for the
 // security policy, ErrPermissionDenied for a missing impersonation role,
-// ErrNotFound for an unknown subject and ErrRateLimited for HTTP 429
-// (zitadel-wire.md §6.6).
+// ErrNotFound for an unknown subject, ErrRateLimited for HTTP 429 and
+// ErrUnavailable for HTTP 502, 503 and 504 (zitadel-wire.md §6.6).
 func (e *OAuthError) Is(target error) bool {
 	switch target {
+	case ErrUnavailable:
+		return isGatewayStatus(e.HTTPStatus)
 	case ErrImpersonationDisabled:
 		return e.Description == "Errors.TokenExchange.Impersonation.PolicyDisabled"
 	case ErrPermissionDenied:
@@ -133,7 +142,16 @@ func apiErr(method string, err error) error {
 	if strings.HasPrefix(err.Error(), "shadow:") {
 		return err
 	}
-	return fmt.Errorf("shadow: ZITADEL %s: %w", method, err)
+	if errors.Is(err, context.Canceled) || err == context.DeadlineExceeded {
+		return fmt.Errorf("shadow: ZITADEL %s: %w", method, err) // the caller's ctx ended
+	}
+	// A network failure or a client timeout: the request may or may not
+	// have reached ZITADEL.
+	return fmt.Errorf("shadow: ZITADEL %s: %w: %w", method, ErrUnavailable, err)
+}
+
+func isGatewayStatus(status int) bool {
+	return status == http.StatusBadGateway || status == http.StatusServiceUnavailable || status == http.StatusGatewayTimeout
 }
 
 // isAPIError reports whether err is an *APIError with the given Connect code

@@ -1,0 +1,203 @@
+package shadow_test
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/shadowaccounts/shadow"
+	"github.com/shadowaccounts/shadow/zitadeltest"
+)
+
+// TestLifecycleProperties runs random, concurrent Provision, Add, Upgrade,
+// MergeInto and Sweep over a mixed population of guests and registered
+// users and checks the invariants after every run. The operations are
+// drawn from a seed (SHADOW_PROPERTY_SEED picks one; a failure names its
+// seed), so a failing run can be replayed.
+func TestLifecycleProperties(t *testing.T) {
+	t.Parallel()
+	seeds := []uint64{1, 2, 3, 4, 5, 6}
+	if s := os.Getenv("SHADOW_PROPERTY_SEED"); s != "" {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			t.Fatalf("SHADOW_PROPERTY_SEED: %v", err)
+		}
+		seeds = []uint64{n}
+	}
+	for _, seed := range seeds {
+		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
+			t.Parallel()
+			runProperties(t, seed)
+		})
+	}
+}
+
+// population tracks what the property run created.
+type population struct {
+	mu         sync.Mutex
+	registered []string // existed before the run; their records never change
+	old        []string // abandoned guests: only Sweep touches them
+	young      []string // live guests: Add, Upgrade and MergeInto touch them
+	added      int      // units added by the run
+	upgraded   map[string]bool
+	// merging orders Adds against MergeIntos, as an app does by dropping
+	// the guest cookie once the merge returned: an Add never targets a guest
+	// whose merge has finished. (TestMergeIntoRacingAdds covers overlap.)
+	merging sync.RWMutex
+}
+
+// pick returns a random member of the list *l, read under the lock.
+func (p *population) pick(r *rand.Rand, l *[]string) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(*l) == 0 {
+		return ""
+	}
+	return (*l)[r.IntN(len(*l))]
+}
+
+func runProperties(t *testing.T, seed uint64) {
+	e := newEnv(t, shadow.WithRetry(shadow.RetryOptions{MinWait: time.Millisecond, MaxWait: 5 * time.Millisecond}))
+	r := rand.New(rand.NewPCG(seed, 0))
+	p := &population{upgraded: map[string]bool{}}
+	oldUnits := map[string]int{}
+	for i := range 6 {
+		g := e.provision(t).ID
+		q := 1 + r.IntN(3)
+		addItems(t, e, g, shadow.Item{SKU: "old" + strconv.Itoa(i), Quantity: q})
+		p.old, oldUnits[g] = append(p.old, g), q
+	}
+	e.clock.Advance(48 * time.Hour)
+	for i := range 4 {
+		id := e.addCustomer(t, fmt.Sprintf("registered%d@example.com", i))
+		p.registered = append(p.registered, id)
+		addItems(t, e, id, shadow.Item{SKU: "base", Quantity: 1})
+		p.added++
+	}
+	for range 6 {
+		p.young = append(p.young, e.provision(t).ID)
+	}
+	before := map[string]zitadeltest.User{}
+	for _, id := range p.registered {
+		before[id] = e.user(t, id)
+	}
+	// Faults now and then, on retried and unretried calls alike.
+	e.fake.FailNext(zitadeltest.OpDeleteUser, zitadeltest.Unavailable())
+	e.fake.FailNext(zitadeltest.OpUpdateUser, zitadeltest.DropAfterCommit())
+	e.fake.FailNext(zitadeltest.OpListUserMetadata, zitadeltest.RateLimited(0))
+
+	const workers, steps = 6, 15
+	var wg sync.WaitGroup
+	for w := range workers {
+		wr := rand.New(rand.NewPCG(seed, uint64(w)+1))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for step := range steps {
+				p.step(t, e, wr, fmt.Sprintf("w%d-%d", w, step))
+			}
+		}()
+	}
+	wg.Wait()
+
+	// Invariant 1: registered users untouched; upgraded users untagged.
+	for id, u := range before {
+		after, ok := e.fake.User(id)
+		if !ok || !cmp.Equal(u, after) {
+			t.Errorf("seed %d: registered user %s deleted or changed", seed, id)
+		}
+	}
+	units, swept := 0, 0
+	for _, u := range e.fake.Users() {
+		_, tagged := u.Metadata[shadow.DefaultTagKey]
+		if u.Type == zitadeltest.Human && u.HasPassword == tagged {
+			t.Errorf("seed %d: user %s has password=%v and tag=%v", seed, u.ID, u.HasPassword, tagged)
+		}
+		for _, it := range cartOf(t, e, u.ID) {
+			units += it.Quantity
+		}
+	}
+	for _, g := range p.old {
+		if _, ok := e.fake.User(g); !ok {
+			swept += oldUnits[g]
+			if len(cartOf(t, e, g)) != 0 {
+				t.Errorf("seed %d: swept guest %s kept its cart", seed, g)
+			}
+		}
+	}
+	// Invariant 3: every unit added is in an existing user's cart, except
+	// the carts of abandoned guests the sweep deleted.
+	total := p.added
+	for _, q := range oldUnits {
+		total += q
+	}
+	if units != total-swept {
+		t.Errorf("seed %d: %d units in carts, want %d (added %d, swept %d)", seed, units, total-swept, total, swept)
+	}
+}
+
+// step runs one random operation.
+func (p *population) step(t *testing.T, e *env, r *rand.Rand, tag string) {
+	ctx := t.Context()
+	switch op := r.IntN(10); {
+	case op < 2: // a new visitor
+		g, err := e.mgr.Provision(ctx)
+		if err != nil {
+			t.Errorf("Provision: %v", err)
+			return
+		}
+		p.mu.Lock()
+		p.young = append(p.young, g.ID)
+		p.mu.Unlock()
+	case op < 5: // add to a live guest's or a registered user's cart
+		owner := p.pick(r, &p.young)
+		if r.IntN(3) == 0 {
+			owner = p.pick(r, &p.registered)
+		}
+		p.merging.RLock()
+		defer p.merging.RUnlock()
+		if _, ok := e.fake.User(owner); !ok {
+			return // merged away: the app would have dropped the cookie
+		}
+		q := 1 + r.IntN(2)
+		if err := e.store.Add(ctx, owner, shadow.Item{SKU: "sku" + strconv.Itoa(r.IntN(4)), Quantity: q}); err != nil {
+			t.Errorf("Add: %v", err)
+			return
+		}
+		p.mu.Lock()
+		p.added += q
+		p.mu.Unlock()
+	case op < 7:
+		g := p.pick(r, &p.young)
+		_, err := e.mgr.Upgrade(ctx, g, shadow.Profile{GivenName: "P", FamilyName: "Q",
+			Email: tag + "@example.com", Password: "Propert1es-Hold!"})
+		switch {
+		case err == nil:
+			p.mu.Lock()
+			p.upgraded[g] = true
+			p.mu.Unlock()
+		case errors.Is(err, shadow.ErrNotGuest), errors.Is(err, shadow.ErrNotFound), errors.Is(err, shadow.ErrUnavailable):
+		default:
+			t.Errorf("Upgrade: %v", err)
+		}
+	case op < 9:
+		p.merging.Lock()
+		defer p.merging.Unlock()
+		_, err := e.mgr.MergeInto(ctx, p.pick(r, &p.young), p.pick(r, &p.registered))
+		if err != nil && !errors.Is(err, shadow.ErrNotGuest) && !errors.Is(err, shadow.ErrNotFound) && !errors.Is(err, shadow.ErrUnavailable) {
+			t.Errorf("MergeInto: %v", err)
+		}
+	default: // the abandoned guests are 48 h old, the live ones brand new
+		if _, err := e.mgr.Sweep(ctx, shadow.SweepOptions{OlderThan: 24 * time.Hour, RequestsPerSecond: -1,
+			PageSize: 1 + r.IntN(4), Concurrency: 1 + r.IntN(3)}); err != nil {
+			t.Errorf("Sweep: %v", err)
+		}
+	}
+}
