@@ -131,9 +131,15 @@ func TestFaultMatrix(t *testing.T) {
 				return err
 			}, false},
 		{"Upgrade", []zitadeltest.Operation{zitadeltest.OpListUserMetadata, zitadeltest.OpUpdateUser},
-			func(t *testing.T, w *world) error { _, err := w.mgr.Upgrade(t.Context(), w.guest, goodProfile); return err }, false},
+			func(t *testing.T, w *world) error {
+				_, err := w.mgr.Upgrade(t.Context(), w.guest, goodProfile)
+				return err
+			}, false},
 		{"MergeInto", []zitadeltest.Operation{zitadeltest.OpListUserMetadata, zitadeltest.OpDeleteUser},
-			func(t *testing.T, w *world) error { _, err := w.mgr.MergeInto(t.Context(), w.guest, w.customer); return err }, false},
+			func(t *testing.T, w *world) error {
+				_, err := w.mgr.MergeInto(t.Context(), w.guest, w.customer)
+				return err
+			}, false},
 		{"Sweep", []zitadeltest.Operation{zitadeltest.OpListUsers, zitadeltest.OpListUserMetadata, zitadeltest.OpDeleteUser},
 			func(t *testing.T, w *world) error {
 				rep, err := w.mgr.Sweep(t.Context(), shadow.SweepOptions{OlderThan: 24 * time.Hour, RequestsPerSecond: -1})
