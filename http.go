@@ -16,6 +16,9 @@ import (
 // [ErrInvalidSession] when the value is tampered, forged, expired, sealed
 // with an unknown key or for another cookie name. It makes no network call.
 func (m *Manager) ReadSession(r *http.Request) (Session, error) {
+	if m.codec == nil {
+		return Session{}, ErrNoSessionCodec
+	}
 	c, err := r.Cookie(m.cfg.cookieName)
 	if err != nil {
 		return Session{}, ErrNoSession
@@ -28,6 +31,9 @@ func (m *Manager) ReadSession(r *http.Request) (Session, error) {
 // s.Expiry. It fails, setting nothing, when the sealed value would exceed
 // 4096 bytes ([ErrSessionTooLarge]).
 func (m *Manager) WriteSession(w http.ResponseWriter, s Session) error {
+	if m.codec == nil {
+		return ErrNoSessionCodec
+	}
 	v, err := m.codec.Encode(m.cfg.cookieName, s)
 	if err != nil {
 		return err
@@ -76,6 +82,7 @@ func SessionFromContext(ctx context.Context) (Session, bool) {
 // whose user is no longer a guest. If renewal fails while the old token is
 // still valid, the old token is kept.
 func (m *Manager) Middleware(next http.Handler) http.Handler {
+	m.mustHaveCodec("Middleware")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, err := m.ReadSession(r)
 		switch {
@@ -98,6 +105,7 @@ func (m *Manager) Middleware(next http.Handler) http.Handler {
 // request context. When a provisioning limit is reached it answers 429
 // with Retry-After; when ZITADEL fails, 503.
 func (m *Manager) GuestRequired(next http.Handler) http.Handler {
+	m.mustHaveCodec("GuestRequired")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, err := m.EnsureGuest(w, r)
 		var rl *RateLimitError
@@ -131,6 +139,9 @@ func (m *Manager) GuestRequired(next http.Handler) http.Handler {
 // [ErrRateLimited]. Call it before writing the response body. Other errors
 // are those of Provision, Impersonate and WriteSession.
 func (m *Manager) EnsureGuest(w http.ResponseWriter, r *http.Request) (Session, error) {
+	if m.codec == nil {
+		return Session{}, ErrNoSessionCodec
+	}
 	ctx := r.Context()
 	if s, ok := SessionFromContext(ctx); ok {
 		return s, nil
@@ -174,6 +185,18 @@ func (m *Manager) EnsureGuest(w http.ResponseWriter, r *http.Request) (Session, 
 	return s, m.WriteSession(w, s)
 }
 
+// ErrNoSessionCodec is returned by the cookie helpers of a Manager built
+// without WithSessionKeys or WithSessionCodec.
+var ErrNoSessionCodec = errors.New("shadow: no session codec: configure WithSessionKeys or WithSessionCodec")
+
+// mustHaveCodec panics when a middleware is built on a Manager without a
+// session codec: a setup mistake, caught at start-up.
+func (m *Manager) mustHaveCodec(what string) {
+	if m.codec == nil {
+		panic("shadow: " + what + " needs WithSessionKeys or WithSessionCodec")
+	}
+}
+
 // provisionTimeout bounds one shared provisioning.
 const provisionTimeout = 30 * time.Second
 
@@ -194,7 +217,7 @@ func (m *Manager) newGuestSession(ctx context.Context) (Session, error) {
 	}
 	tok.IDToken = "" // keeps the cookie well under 4096 bytes
 	s := Session{GuestID: g.ID, Token: tok, Expiry: m.now().Add(m.cfg.sessionLifetime)}
-	if _, err := m.codec.Encode(m.cfg.cookieName, s); err != nil {
+	if _, err := m.codec.Encode(m.cfg.cookieName, s); err != nil { // fits in a cookie?
 		m.discard(ctx, g.ID)
 		return Session{}, err
 	}

@@ -128,7 +128,9 @@ func WithCartStore(s CartStore) Option { return func(c *config) { c.store = s } 
 
 // WithSessionKeys makes the default [JWECodec] seal cookies with primary
 // and still open cookies sealed with any of previous (key rotation).
-// Required unless WithSessionCodec is given.
+// The cookie helpers (EnsureGuest, Middleware, GuestRequired, ReadSession,
+// WriteSession) need it or WithSessionCodec; a Manager that only sweeps or
+// upgrades does not.
 func WithSessionKeys(primary SessionKey, previous ...SessionKey) Option {
 	return func(c *config) { c.sessionKeys = append([]SessionKey{primary}, previous...) }
 }
@@ -235,9 +237,6 @@ func newConfig(issuer string, opts []Option) (config, error) {
 	}
 	if c.store == nil {
 		bad("WithCartStore is required (memstore.New() for tests)")
-	}
-	if c.codec == nil && len(c.sessionKeys) == 0 {
-		bad("WithSessionKeys or WithSessionCodec is required")
 	}
 	for i, k := range c.sessionKeys {
 		if len(k.key) == 0 {

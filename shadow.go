@@ -69,9 +69,10 @@ type Manager struct {
 
 // New builds a Manager for the ZITADEL instance at issuer (for example
 // "https://my-instance.zitadel.cloud"). The options WithOrganization,
-// WithClientID, WithCredentials, WithCartStore and one of WithSessionKeys
-// or WithSessionCodec are required. Every invalid or missing option is
-// reported at once, joined in one error. New makes no network call.
+// WithClientID, WithCredentials and WithCartStore are required; the cookie
+// helpers also need WithSessionKeys or WithSessionCodec. Every invalid or
+// missing option is reported at once, joined in one error. New makes no
+// network call.
 func New(issuer string, opts ...Option) (*Manager, error) {
 	cfg, err := newConfig(issuer, opts)
 	if err != nil {
@@ -79,7 +80,7 @@ func New(issuer string, opts ...Option) (*Manager, error) {
 	}
 	m := &Manager{cfg: cfg, codec: cfg.codec, store: cfg.store, limiter: newLimiter(cfg.limits)}
 	m.api = &zitadel.Client{BaseURL: cfg.issuer, HTTP: cfg.retryClient, Bearer: m.cfg.bearer, UserAgent: userAgent}
-	if m.codec == nil {
+	if m.codec == nil && len(cfg.sessionKeys) > 0 {
 		m.codec, err = NewJWECodec(cfg.sessionKeys[0], cfg.sessionKeys[1:], WithCodecClock(cfg.now))
 		if err != nil {
 			return nil, err

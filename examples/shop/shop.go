@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -442,12 +443,14 @@ func (s *shop) sweep(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *shop) fail(w http.ResponseWriter, what string, err error) {
-	log.Printf("shop: %s: %v", what, err)
-	status := http.StatusBadGateway
-	if errors.Is(err, shadow.ErrRateLimited) {
-		status = http.StatusTooManyRequests
+	var rl *shadow.RateLimitError
+	if errors.As(err, &rl) {
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(rl.RetryAfter.Seconds()+0.999))))
+		http.Error(w, "Too many new carts from your network; please try again in a minute.", http.StatusTooManyRequests)
+		return
 	}
-	http.Error(w, "Sorry, "+what+" failed. Please try again.", status)
+	log.Printf("shop: %s: %v", what, err)
+	http.Error(w, "Sorry, "+what+" failed. Please try again.", http.StatusBadGateway)
 }
 
 func render(w http.ResponseWriter, name string, data any) {
