@@ -139,8 +139,11 @@ func WithSessionKeys(primary SessionKey, previous ...SessionKey) Option {
 func WithSessionCodec(sc SessionCodec) Option { return func(c *config) { c.codec = sc } }
 
 // WithHTTPClient sets the one *http.Client every request to ZITADEL goes
-// through (default: a client with a 30 s timeout). The SDK adds retries on
-// top of it.
+// through (default: a 30 s timeout and up to 64 idle connections to
+// ZITADEL). The SDK adds retries on top of it. Give its transport at least
+// as many idle connections per host (MaxIdleConnsPerHost; Go's default is
+// 2) as the Sweep concurrency and the requests you expect at once, or most
+// requests pay for a new TLS handshake.
 func WithHTTPClient(hc *http.Client) Option { return func(c *config) { c.httpClient = hc } }
 
 // WithClock sets the clock for tag times, sweeps, token expiry and
@@ -244,7 +247,7 @@ func newConfig(issuer string, opts []Option) (config, error) {
 		}
 	}
 	if c.httpClient == nil {
-		c.httpClient = &http.Client{Timeout: 30 * time.Second}
+		c.httpClient = defaultHTTPClient()
 	}
 	if c.now == nil {
 		bad("WithClock: nil clock")
@@ -315,6 +318,14 @@ func (c *config) bearer(ctx context.Context) (string, error) {
 		return "", err
 	}
 	return t.AccessToken, nil
+}
+
+// defaultHTTPClient is http.DefaultTransport with room for 64 idle
+// connections to ZITADEL, and a 30 s timeout.
+func defaultHTTPClient() *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 64
+	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
 }
 
 // tokenClient sends token requests; they carry client or assertion
