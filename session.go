@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -91,10 +92,12 @@ func SessionKeyFromPassphrase(passphrase string) (SessionKey, error) {
 // previous key, so keys rotate without logging guests out. It is safe for
 // concurrent use.
 type JWECodec struct {
-	primary SessionKey
-	keys    map[string][]byte
-	now     func() time.Time
-	maxAge  time.Duration
+	primary   SessionKey
+	keys      map[string][]byte
+	now       func() time.Time
+	maxAge    time.Duration
+	cacheSize int
+	cache     *decodeCache
 }
 
 // CodecOption configures a JWECodec.
@@ -107,13 +110,18 @@ func WithCodecClock(now func() time.Time) CodecOption { return func(c *JWECodec)
 // expiry says (default 0: the session's Expiry alone decides).
 func WithMaxAge(d time.Duration) CodecOption { return func(c *JWECodec) { c.maxAge = d } }
 
+// WithDecodeCache sets how many opened cookie values Decode remembers
+// (default DefaultDecodeCache; 0 turns the cache off).
+func WithDecodeCache(entries int) CodecOption { return func(c *JWECodec) { c.cacheSize = entries } }
+
 // NewJWECodec returns a codec sealing with primary and opening with primary
 // and any of previous.
 func NewJWECodec(primary SessionKey, previous []SessionKey, opts ...CodecOption) (*JWECodec, error) {
 	if len(primary.key) == 0 {
 		return nil, errors.New("shadow: session codec needs a primary key")
 	}
-	c := &JWECodec{primary: primary, keys: map[string][]byte{primary.id: primary.key}, now: time.Now}
+	c := &JWECodec{primary: primary, keys: map[string][]byte{primary.id: primary.key}, now: time.Now,
+		cacheSize: DefaultDecodeCache}
 	for _, k := range previous {
 		if len(k.key) == 0 {
 			return nil, errors.New("shadow: session codec got an empty previous key")
@@ -123,6 +131,7 @@ func NewJWECodec(primary SessionKey, previous []SessionKey, opts ...CodecOption)
 	for _, o := range opts {
 		o(c)
 	}
+	c.cache = newDecodeCache(c.cacheSize)
 	return c, nil
 }
 
@@ -185,42 +194,21 @@ func (c *JWECodec) Encode(name string, s Session) (string, error) {
 }
 
 // Decode opens a value sealed by Encode for the same cookie name. Every
-// failure wraps [ErrInvalidSession].
+// failure wraps [ErrInvalidSession]. A value opened before is answered from
+// a bounded cache keyed by the exact value (WithDecodeCache), so a guest's
+// repeated requests skip the decryption; a changed byte is another key, and
+// the name, expiry and max age are checked on every hit.
 func (c *JWECodec) Decode(name, value string) (Session, error) {
-	if len(value) == 0 || len(value) > MaxCookieBytes {
-		return Session{}, fmt.Errorf("%w: bad length %d", ErrInvalidSession, len(value))
-	}
-	if !canonicalCompact(value) {
-		return Session{}, fmt.Errorf("%w: malformed", ErrInvalidSession)
-	}
-	obj, err := jose.ParseEncryptedCompact(value, []jose.KeyAlgorithm{jose.DIRECT}, []jose.ContentEncryption{jose.A256GCM})
-	if err != nil {
-		return Session{}, fmt.Errorf("%w: malformed", ErrInvalidSession)
-	}
-	key, ok := c.keys[obj.Header.KeyID]
+	cl, ok := c.cache.get(value)
 	if !ok {
-		return Session{}, fmt.Errorf("%w: unknown key", ErrInvalidSession)
+		var err error
+		if cl, err = c.open(value); err != nil {
+			return Session{}, err
+		}
+		c.cache.put(value, cl)
 	}
-	plain, err := obj.Decrypt(key)
-	if err != nil {
-		return Session{}, fmt.Errorf("%w: authentication failed", ErrInvalidSession)
-	}
-	var cl sessionClaims
-	if err := json.Unmarshal(plain, &cl); err != nil {
-		return Session{}, fmt.Errorf("%w: bad claims", ErrInvalidSession)
-	}
-	now := c.now()
-	switch {
-	case cl.Audience != name:
-		return Session{}, fmt.Errorf("%w: sealed for another cookie", ErrInvalidSession)
-	case cl.Subject == "":
-		return Session{}, fmt.Errorf("%w: no guest id", ErrInvalidSession)
-	case !now.Before(time.Unix(cl.Expiry, 0)):
-		return Session{}, fmt.Errorf("%w: expired", ErrInvalidSession)
-	case time.Unix(cl.IssuedAt, 0).After(now.Add(clockSkew)):
-		return Session{}, fmt.Errorf("%w: issued in the future", ErrInvalidSession)
-	case c.maxAge > 0 && now.Sub(time.Unix(cl.IssuedAt, 0)) > c.maxAge:
-		return Session{}, fmt.Errorf("%w: older than max age", ErrInvalidSession)
+	if err := c.check(name, cl); err != nil {
+		return Session{}, err
 	}
 	t := cl.Token
 	return Session{
@@ -231,25 +219,135 @@ func (c *JWECodec) Decode(name, value string) (Session, error) {
 	}, nil
 }
 
-// canonicalCompact reports whether v is five base64url segments in
-// canonical form (zero padding bits). go-jose's decoder ignores padding
-// bits, so without this check a changed last character could decode to the
-// same bytes and a modified cookie would still open.
+// open authenticates and decrypts value.
+func (c *JWECodec) open(value string) (sessionClaims, error) {
+	if len(value) == 0 || len(value) > MaxCookieBytes {
+		return sessionClaims{}, fmt.Errorf("%w: bad length %d", ErrInvalidSession, len(value))
+	}
+	if !canonicalCompact(value) {
+		return sessionClaims{}, fmt.Errorf("%w: malformed", ErrInvalidSession)
+	}
+	obj, err := jose.ParseEncryptedCompact(value, []jose.KeyAlgorithm{jose.DIRECT}, []jose.ContentEncryption{jose.A256GCM})
+	if err != nil {
+		return sessionClaims{}, fmt.Errorf("%w: malformed", ErrInvalidSession)
+	}
+	key, ok := c.keys[obj.Header.KeyID]
+	if !ok {
+		return sessionClaims{}, fmt.Errorf("%w: unknown key", ErrInvalidSession)
+	}
+	plain, err := obj.Decrypt(key)
+	if err != nil {
+		return sessionClaims{}, fmt.Errorf("%w: authentication failed", ErrInvalidSession)
+	}
+	cl, err := decodeClaims(plain)
+	if err != nil {
+		return sessionClaims{}, fmt.Errorf("%w: bad claims", ErrInvalidSession)
+	}
+	return cl, nil
+}
+
+// check applies the cookie name and the time rules to authentic claims.
+func (c *JWECodec) check(name string, cl sessionClaims) error {
+	now := c.now()
+	switch {
+	case cl.Audience != name:
+		return fmt.Errorf("%w: sealed for another cookie", ErrInvalidSession)
+	case cl.Subject == "":
+		return fmt.Errorf("%w: no guest id", ErrInvalidSession)
+	case !now.Before(time.Unix(cl.Expiry, 0)):
+		return fmt.Errorf("%w: expired", ErrInvalidSession)
+	case time.Unix(cl.IssuedAt, 0).After(now.Add(clockSkew)):
+		return fmt.Errorf("%w: issued in the future", ErrInvalidSession)
+	case c.maxAge > 0 && now.Sub(time.Unix(cl.IssuedAt, 0)) > c.maxAge:
+		return fmt.Errorf("%w: older than max age", ErrInvalidSession)
+	}
+	return nil
+}
+
+// decodeCache maps cookie values this codec opened to their claims. It
+// holds at most max entries, replacing the oldest; it is safe for
+// concurrent use. A nil cache caches nothing.
+type decodeCache struct {
+	mu    sync.Mutex
+	items map[string]sessionClaims
+	ring  []string
+	next  int
+}
+
+// DefaultDecodeCache is how many opened cookie values a JWECodec remembers.
+const DefaultDecodeCache = 1024
+
+func newDecodeCache(n int) *decodeCache {
+	if n <= 0 {
+		return nil
+	}
+	return &decodeCache{items: make(map[string]sessionClaims, n), ring: make([]string, 0, n)}
+}
+
+func (d *decodeCache) get(v string) (sessionClaims, bool) {
+	if d == nil {
+		return sessionClaims{}, false
+	}
+	d.mu.Lock()
+	cl, ok := d.items[v]
+	d.mu.Unlock()
+	return cl, ok
+}
+
+func (d *decodeCache) put(v string, cl sessionClaims) {
+	if d == nil {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, ok := d.items[v]; ok {
+		return
+	}
+	if len(d.ring) < cap(d.ring) {
+		d.ring = append(d.ring, v)
+	} else {
+		delete(d.items, d.ring[d.next])
+		d.ring[d.next] = v
+		d.next = (d.next + 1) % len(d.ring)
+	}
+	d.items[v] = cl
+}
+
+// canonicalCompact reports whether v is five base64url segments whose
+// unused trailing bits are zero, as an encoder writes them. go-jose's
+// decoder ignores those bits, so without this check a changed last
+// character could decode to the same bytes and a modified cookie would
+// still open. (go-jose rejects characters outside the alphabet itself.)
 func canonicalCompact(v string) bool {
-	if strings.ContainsAny(v, "\r\n") {
-		return false // the strict decoder still skips line breaks
+	if strings.IndexByte(v, '\n') >= 0 || strings.IndexByte(v, '\r') >= 0 {
+		return false // the decoder skips line breaks
 	}
 	n := 0
 	for seg := range strings.SplitSeq(v, ".") {
 		if n++; n > 5 {
 			return false
 		}
-		if _, err := base64.RawURLEncoding.Strict().DecodeString(seg); err != nil {
+		if len(seg) == 0 {
+			continue
+		}
+		i := strings.IndexByte(base64URLAlphabet, seg[len(seg)-1])
+		switch len(seg) % 4 {
+		case 1:
 			return false
+		case 2: // 4 unused bits
+			if i < 0 || i&0x0f != 0 {
+				return false
+			}
+		case 3: // 2 unused bits
+			if i < 0 || i&0x03 != 0 {
+				return false
+			}
 		}
 	}
 	return n == 5
 }
+
+const base64URLAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 func unixOrZero(t time.Time) int64 {
 	if t.IsZero() {

@@ -81,7 +81,8 @@ func New(issuer string, opts ...Option) (*Manager, error) {
 	m := &Manager{cfg: cfg, codec: cfg.codec, store: cfg.store, limiter: newLimiter(cfg.limits)}
 	m.api = &zitadel.Client{BaseURL: cfg.issuer, HTTP: cfg.retryClient, Bearer: m.cfg.bearer, UserAgent: userAgent}
 	if m.codec == nil && len(cfg.sessionKeys) > 0 {
-		m.codec, err = NewJWECodec(cfg.sessionKeys[0], cfg.sessionKeys[1:], WithCodecClock(cfg.now))
+		m.codec, err = NewJWECodec(cfg.sessionKeys[0], cfg.sessionKeys[1:], WithCodecClock(cfg.now),
+			WithMaxAge(cfg.sessionLifetime))
 		if err != nil {
 			return nil, err
 		}

@@ -7,6 +7,8 @@ require (
 	github.com/shadowaccounts/shadow v0.0.0
 )
 
+require github.com/gorilla/securecookie v1.1.2
+
 require (
 	github.com/coreos/go-oidc/v3 v3.21.0
 	github.com/hashicorp/go-cleanhttp v0.5.2 // indirect
