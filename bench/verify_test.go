@@ -49,7 +49,7 @@ func newVerifyFixture(b *testing.B) verifyFixture {
 	tok, err := jwt.Signed(signer).Claims(map[string]any{
 		"iss": issuer, "sub": "3f1c2a9b8d7e6f5a", "aud": []string{"client-1"}, "azp": "client-1",
 		"exp": now.Add(time.Hour).Unix(), "iat": now.Unix(), "auth_time": now.Unix(),
-		"act": map[string]string{"iss": issuer, "sub": "340000000000000005"},
+		"act":                           map[string]string{"iss": issuer, "sub": "340000000000000005"},
 		"urn:zitadel:iam:user:metadata": map[string]string{"GUEST_CREATED_AT": "MjAyNi0xMS0yMVQwOTozMDowMFo"},
 	}).Serialize()
 	if err != nil {
