@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -208,5 +209,33 @@ func TestEnsureGuestCleansUpWhenImpersonationFails(t *testing.T) {
 	}
 	if n := len(e.fake.Users()); n != 1 {
 		t.Errorf("%d users left, want only the service account", n)
+	}
+}
+
+// TestOneRenewalPerGuest: concurrent requests of one guest whose token is
+// about to expire share one token exchange.
+func TestOneRenewalPerGuest(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	rec := newRecorder()
+	if _, err := e.mgr.EnsureGuest(rec, newRequest(t, nil)); err != nil {
+		t.Fatal(err)
+	}
+	cookie := sessionCookie(t, rec)
+	e.clock.Advance(12*time.Hour - time.Minute)
+	e.fake.SetLatency(50 * time.Millisecond) // keep the first renewal in flight while the others arrive
+	e.fake.ResetRequests()
+	h := e.mgr.Middleware(http.NotFoundHandler())
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			h.ServeHTTP(newRecorder(), newRequest(t, []*http.Cookie{cookie}))
+		}()
+	}
+	wg.Wait()
+	if n := e.fake.Count(zitadeltest.OpTokenExchange); n != 1 {
+		t.Errorf("%d token exchanges for 20 concurrent renewals of one guest, want 1", n)
 	}
 }

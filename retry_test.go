@@ -1,6 +1,7 @@
 package shadow_test
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -69,4 +70,39 @@ func TestOnlyIdempotentRequestsAreRetried(t *testing.T) {
 			t.Errorf("CreateUser sent %d times after a 500, want 1", n)
 		}
 	})
+}
+
+// TestCancellationStopsBackoff: a ctx that ends while the SDK waits for a
+// Retry-After ends the wait at once.
+func TestCancellationStopsBackoff(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, shadow.WithRetry(shadow.RetryOptions{MaxAttempts: 5, MinWait: time.Millisecond, MaxWait: time.Minute}))
+	e.fake.SetFault(zitadeltest.OpCreateUser, zitadeltest.RateLimited(30*time.Second))
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := e.mgr.Provision(ctx)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Provision = %v, want the ctx deadline", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("Provision waited %v for a 30 s Retry-After after its ctx ended", d)
+	}
+	if n := e.fake.Count(zitadeltest.OpCreateUser); n != 1 {
+		t.Errorf("CreateUser sent %d times, want 1", n)
+	}
+}
+
+// TestRetryAfterHonoured: the retry waits the Retry-After of a 429.
+func TestRetryAfterHonoured(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, shadow.WithRetry(shadow.RetryOptions{MinWait: time.Millisecond, MaxWait: 5 * time.Second}))
+	e.fake.FailNext(zitadeltest.OpCreateUser, zitadeltest.RateLimited(time.Second))
+	start := time.Now()
+	if _, err := e.mgr.Provision(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < time.Second {
+		t.Errorf("retried after %v, before the 1 s Retry-After", d)
+	}
 }
