@@ -3,7 +3,6 @@ package zitadeltest
 import (
 	"crypto/sha256"
 	"encoding/base64"
-	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -236,20 +235,15 @@ func scopeAllowed(s string) bool {
 	return strings.HasPrefix(s, scopeZitadelPrefix)
 }
 
-// validateScopes is op.ValidateAuthReqScopes: scopes are required, unknown
-// ones are dropped, and openid must remain.
+// validateScopes is op.ValidateAuthReqScopes: scopes are required and
+// unknown ones are dropped. Since zitadel/oidc#613 (ZITADEL PR #8109,
+// v2.54) openid is no longer required: without it no ID token is issued.
 func validateScopes(scopes []string) ([]string, *oauthError) {
 	if len(scopes) == 0 {
 		return nil, invalidRequest("The scope of your request is missing. Please ensure some scopes are requested. " +
 			"If you have any questions, you may contact the administrator of the application.")
 	}
-	kept := slices.DeleteFunc(slices.Clone(scopes), func(s string) bool { return !scopeAllowed(s) })
-	if !slices.Contains(kept, scopeOpenID) {
-		return nil, oauthErr(http.StatusBadRequest, "invalid_scope", "The scope openid is missing in your request. "+
-			"Please ensure the scope openid is added to the request. "+
-			"If you have any questions, you may contact the administrator of the application.")
-	}
-	return kept, nil
+	return slices.DeleteFunc(slices.Clone(scopes), func(s string) bool { return !scopeAllowed(s) }), nil
 }
 
 // scopeList splits a space-delimited scope parameter.
