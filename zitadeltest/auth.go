@@ -115,7 +115,7 @@ func (st *state) authenticate(r *http.Request) (*user, *apiError) {
 }
 
 // lookupToken returns the live access token or PAT for a bearer value: an
-// opaque value or PAT, or a JWT access token signed by the instance key.
+// opaque value or PAT, or a JWT access token signed by an instance key.
 func (st *state) lookupToken(raw string) *token {
 	var t *token
 	if payload, ok := st.verifyJWT(raw); ok {
@@ -135,7 +135,7 @@ func (st *state) lookupToken(raw string) *token {
 			return nil // a jti is not a bearer value
 		}
 	}
-	if t == nil || t.expired(st.now()) {
+	if t == nil || t.revoked || t.expired(st.now()) {
 		return nil
 	}
 	return t

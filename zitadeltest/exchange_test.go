@@ -39,7 +39,7 @@ func verifiedClaims(t *testing.T, s *Server, raw string) map[string]any {
 	if err := json.Unmarshal(r.body, &set); err != nil {
 		t.Fatal(err)
 	}
-	jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.RS256})
+	jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
 	if err != nil {
 		t.Fatalf("parse JWT: %v", err)
 	}
@@ -214,7 +214,7 @@ func TestTokenExchangeVariants(t *testing.T) {
 		{"app without the grant", exchangeForm(otherApp, guest, pat, nil), [2]string{},
 			400, `{"error":"unauthorized_client","error_description":"grant_type \"urn:ietf:params:oauth:grant-type:token-exchange\" not allowed"}`},
 		{"unknown client", exchangeForm("nope", guest, pat, nil), [2]string{},
-			400, `{"error":"invalid_client","error_description":"client not found"}`},
+			400, `{"error":"invalid_client","error_description":"no active client not found"}`},
 		{"no client", exchangeForm("", guest, pat, nil), [2]string{},
 			400, `{"error":"invalid_request","error_description":"client_id or client_assertion must be provided"}`},
 		{"wrong secret", exchangeForm("", guest, pat, nil), [2]string{secretApp, "wrong"},

@@ -2,6 +2,7 @@ package zitadeltest
 
 import (
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -12,6 +13,7 @@ type config struct {
 	accessTokenLifetime      time.Duration
 	clock                    func() time.Time
 	correctMetadataKeyFilter bool
+	webKey                   WebKey
 }
 
 func defaultConfig() config {
@@ -28,6 +30,9 @@ func (c config) validate() error {
 	}
 	if c.clock == nil {
 		errs = append(errs, errors.New("clock must not be nil"))
+	}
+	if !c.webKey.valid() {
+		errs = append(errs, fmt.Errorf("unknown web key %v", c.webKey))
 	}
 	return errors.Join(errs...)
 }
@@ -51,4 +56,11 @@ func WithClock(now func() time.Time) Option {
 // ENDS_WITH as CONTAINS (also for the IGNORE_CASE variants).
 func WithCorrectMetadataKeyFilter() Option {
 	return func(c *config) { c.correctMetadataKeyFilter = true }
+}
+
+// WithWebKey sets the kind of the instance's signing keys: WebKeyRSA2048
+// (RS256), ZITADEL's default, or WebKeyECDSAP256 (ES256), which ZITADEL's
+// web key configuration also offers and which signs many times faster.
+func WithWebKey(k WebKey) Option {
+	return func(c *config) { c.webKey = k }
 }

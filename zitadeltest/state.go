@@ -29,9 +29,13 @@ type state struct {
 
 	tokens   map[string]*token // by bearer value (PAT, opaque) or jti (JWT)
 	refresh  map[string]*refreshToken
+	tokenSeq uint64 // issue order of tokens and refresh tokens
 	authReqs map[string]*authRequest
 	codes    map[string]*authCode
-	key      *signingKey // created on first use
+
+	webKey WebKey    // kind of the signing keys
+	keys   []*webKey // previous key (after RotateKeys) and current key, last; made on first use
+	jwks   []byte    // the JWKS of keys, rendered when they change
 
 	requests []Request
 
@@ -42,9 +46,10 @@ type state struct {
 	projectionLag time.Duration
 }
 
-func newState(clock func() time.Time) *state {
+func newState(clock func() time.Time, key WebKey) *state {
 	return &state{
 		clock:         clock,
+		webKey:        key,
 		orgs:          map[string]*org{},
 		apps:          map[string]*app{},
 		users:         map[string]*user{},
@@ -109,6 +114,8 @@ type user struct {
 	name, description string
 	accessTokenType   zitadel.AccessTokenType
 	roles             []Role
+	keys              map[string]*machineKey // by key id
+	secret            *passwordHash          // client secret
 
 	metadata map[string]*metadataEntry
 	metaSeq  uint64 // orders entries created at the same instant
@@ -188,11 +195,14 @@ const (
 )
 
 // token is an issued access token or PAT. Opaque tokens and PATs are found
-// by their bearer value, JWT access tokens by their jti.
+// by their bearer value, JWT access tokens by their jti. Tokens are never
+// forgotten: revoked ones stay for IssuedTokens.
 type token struct {
 	kind      tokenKind
+	seq       uint64
 	id        string // jti of access tokens
 	value     string // bearer value of opaque tokens and PATs; "" for JWTs
+	jwt       bool
 	userID    string
 	clientID  string
 	sessionID string
@@ -203,6 +213,14 @@ type token struct {
 	expiresAt time.Time // zero: never (PATs)
 	authTime  time.Time
 	amr       []string
+	revoked   bool
+}
+
+// addToken stores t, in issue order.
+func (st *state) addToken(t *token) {
+	st.tokenSeq++
+	t.seq = st.tokenSeq
+	st.tokens[t.key()] = t
 }
 
 func (t *token) key() string {
@@ -223,11 +241,14 @@ type actor struct {
 }
 
 type refreshToken struct {
+	seq                         uint64
 	value                       string
 	userID, clientID, sessionID string
 	scopes, audience, amr       []string
-	authTime                    time.Time
+	actor                       *actor
+	authTime, issuedAt          time.Time
 	idleExpiry, absoluteExpiry  time.Time
+	revoked                     bool
 }
 
 // authRequest is an authorization request waiting for the login page.
@@ -248,17 +269,17 @@ type authCode struct {
 	expiresAt time.Time
 }
 
-// dropUserTokens removes the access and refresh tokens of a user, and its
-// PATs too when withPATs is set.
-func (st *state) dropUserTokens(userID string, withPATs bool) {
-	for k, t := range st.tokens {
+// revokeUserTokens revokes the access and refresh tokens of a user, and its
+// PATs too when withPATs is set, and drops its codes.
+func (st *state) revokeUserTokens(userID string, withPATs bool) {
+	for _, t := range st.tokens {
 		if t.userID == userID && (withPATs || t.kind != tokenPAT) {
-			delete(st.tokens, k)
+			t.revoked = true
 		}
 	}
-	for k, r := range st.refresh {
+	for _, r := range st.refresh {
 		if r.userID == userID {
-			delete(st.refresh, k)
+			r.revoked = true
 		}
 	}
 	for k, c := range st.codes {

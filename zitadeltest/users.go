@@ -293,7 +293,8 @@ func (u *user) wire() zitadel.User {
 		PreferredLoginName: u.username,
 	}
 	if u.machine {
-		wu.Machine = &zitadel.MachineUser{Name: u.name, Description: u.description, AccessTokenType: u.accessTokenType}
+		wu.Machine = &zitadel.MachineUser{Name: u.name, Description: u.description, HasSecret: u.secret != nil,
+			AccessTokenType: u.accessTokenType}
 		return wu
 	}
 	nick, display, lang, gender := u.nickName, u.displayName, u.preferredLanguage, u.gender
@@ -369,7 +370,7 @@ func updateUser(s *Server, caller *user, req *zitadel.UpdateUserRequest) (*zitad
 	if renamed {
 		st.setUsername(u, *req.Username)
 		// Active tokens and sessions are invalidated on a username change.
-		st.dropUserTokens(u.id, false)
+		st.revokeUserTokens(u.id, false)
 		dirty = true
 	}
 	if h != nil {
@@ -500,5 +501,5 @@ func deleteUser(s *Server, caller *user, req *zitadel.UserIDRequest) (*zitadel.D
 func (st *state) removeUser(u *user) {
 	delete(st.users, u.id)
 	delete(st.usernames, strings.ToLower(u.username))
-	st.dropUserTokens(u.id, true)
+	st.revokeUserTokens(u.id, true)
 }
