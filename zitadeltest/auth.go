@@ -79,12 +79,6 @@ func checkPermission(caller *user, perm, orgID string) *apiError {
 	return errNoPermission()
 }
 
-// mayRead reports whether caller may read target: itself, or with user.read
-// on the target's organization.
-func mayRead(caller, target *user) bool {
-	return caller.id == target.id || checkPermission(caller, permUserRead, target.orgID) == nil
-}
-
 // authenticate checks the bearer token of a ZITADEL API call and returns
 // the calling user.
 func (st *state) authenticate(r *http.Request) (*user, *apiError) {

@@ -317,11 +317,14 @@ func (st *state) newUser(orgID, id string) (*user, *apiError) {
 	st.events++
 	return &user{
 		id: id, orgID: orgID, state: zitadel.UserStateActive,
-		created: now, changed: now, sequence: 1, metadata: map[string]*metadataEntry{},
+		created: now, changed: now, sequence: 1,
 	}, nil
 }
 
 func (st *state) insertUser(u *user) {
+	st.usersVersion++
+	u.listIndex = len(st.userList)
+	st.userList = append(st.userList, u)
 	st.users[u.id] = u
 	st.usernames[strings.ToLower(u.username)] = u.id
 }
@@ -469,8 +472,8 @@ func (u *user) export() User {
 		e.Type = Machine
 		e.DisplayName = u.name
 	}
-	for k, m := range u.metadata {
-		e.Metadata[k] = slices.Clone(m.value)
+	for _, m := range u.metadata {
+		e.Metadata[m.key] = slices.Clone(m.value)
 	}
 	return e
 }

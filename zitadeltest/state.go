@@ -3,6 +3,7 @@ package zitadeltest
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -24,7 +25,10 @@ type state struct {
 	zitadelProjectID string          // ZITADEL's own project: the audience of its APIs
 	apps             map[string]*app // by client id
 	users            map[string]*user
+	userList         []*user           // the users of the map, for scans: a slice ranges much faster
 	usernames        map[string]string // lower-cased username → user id
+	usersVersion     uint64            // bumped by every change to a user (listOrder)
+	listOrder        userOrder         // all users sorted for ListUsers, while current
 	impersonation    bool              // instance security policy enableImpersonation
 
 	tokens   map[string]*token // by bearer value (PAT, opaque) or jti (JWT)
@@ -117,15 +121,20 @@ type user struct {
 	keys              map[string]*machineKey // by key id
 	secret            *passwordHash          // client secret
 
-	metadata map[string]*metadataEntry
+	// metadata is a short slice of values rather than a map: ListUsers
+	// scans the entries of every user, and a slice is far cheaper to range.
+	metadata []metadataEntry
 	metaSeq  uint64 // orders entries created at the same instant
 
 	// unprojected marks a user created through the API that no
 	// GetUserByID has read yet (SetProjectionLag).
 	unprojected bool
+
+	listIndex int // position in state.userList
 }
 
 type metadataEntry struct {
+	key              string
 	value            []byte
 	created, changed time.Time
 	seq              uint64
@@ -136,17 +145,36 @@ func (st *state) touch(u *user) {
 	u.changed = st.now()
 	u.sequence++
 	st.events++
+	st.usersVersion++
+}
+
+// meta returns the metadata entry of key, or nil.
+func (u *user) meta(key string) *metadataEntry {
+	for i := range u.metadata {
+		if u.metadata[i].key == key {
+			return &u.metadata[i]
+		}
+	}
+	return nil
 }
 
 // setMetadata sets key to value, keeping the creation date of an existing entry.
 func (u *user) setMetadata(key string, value []byte, at time.Time) {
-	if e, ok := u.metadata[key]; ok {
+	if e := u.meta(key); e != nil {
 		e.value = append([]byte(nil), value...)
 		e.changed = at
 		return
 	}
 	u.metaSeq++
-	u.metadata[key] = &metadataEntry{value: append([]byte(nil), value...), created: at, changed: at, seq: u.metaSeq}
+	u.metadata = append(u.metadata, metadataEntry{key: key, value: append([]byte(nil), value...),
+		created: at, changed: at, seq: u.metaSeq})
+}
+
+// deleteMetadata removes key and reports whether it was there.
+func (u *user) deleteMetadata(key string) bool {
+	n := len(u.metadata)
+	u.metadata = slices.DeleteFunc(u.metadata, func(e metadataEntry) bool { return e.key == key })
+	return len(u.metadata) != n
 }
 
 // loginNames are the user's login names. With the default domain policy

@@ -188,8 +188,8 @@ func (st *state) userClaims(u *user, scopes []string, standard bool) map[string]
 		case zitadel.ScopeUserMetadata:
 			if len(u.metadata) > 0 {
 				md := make(map[string]string, len(u.metadata))
-				for k, e := range u.metadata {
-					md[k] = base64.RawURLEncoding.EncodeToString(e.value)
+				for _, e := range u.metadata {
+					md[e.key] = base64.RawURLEncoding.EncodeToString(e.value)
 				}
 				c[zitadel.ClaimUserMetadata] = md
 			}

@@ -463,13 +463,12 @@ func (u *user) applyMetadata(md []zitadel.Metadata, at time.Time) bool {
 	changed := false
 	for _, m := range md {
 		if len(m.Value) == 0 {
-			if _, ok := u.metadata[m.Key]; ok {
-				delete(u.metadata, m.Key)
+			if u.deleteMetadata(m.Key) {
 				changed = true
 			}
 			continue
 		}
-		if e, ok := u.metadata[m.Key]; ok && bytes.Equal(e.value, m.Value) {
+		if e := u.meta(m.Key); e != nil && bytes.Equal(e.value, m.Value) {
 			continue
 		}
 		u.setMetadata(m.Key, m.Value, at)
@@ -499,6 +498,11 @@ func deleteUser(s *Server, caller *user, req *zitadel.UserIDRequest) (*zitadel.D
 }
 
 func (st *state) removeUser(u *user) {
+	st.usersVersion++
+	last := st.userList[len(st.userList)-1]
+	st.userList[u.listIndex], last.listIndex = last, u.listIndex
+	st.userList[len(st.userList)-1] = nil
+	st.userList = st.userList[:len(st.userList)-1]
 	delete(st.users, u.id)
 	delete(st.usernames, strings.ToLower(u.username))
 	st.revokeUserTokens(u.id, true)
