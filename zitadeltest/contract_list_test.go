@@ -167,11 +167,11 @@ var listCases = []contractCase{
 			return z.ids(t, f, `{"query":`+query+`,"sortingColumn":"USER_FIELD_NAME_USER_NAME","queries":[`+f.all+`]}`, true)
 		}
 		for query, want := range map[string][]string{
-			`{"limit":2,"asc":true}`:               {f.a, f.b},
-			`{"offset":"2","limit":2,"asc":true}`:  {f.c},
-			`{"offset":2,"limit":2,"asc":true}`:    {f.c},
-			`{"limit":2}`:                          {f.c, f.b},
-			`{"offset":"5","limit":2,"asc":true}`:  {},
+			`{"limit":2,"asc":true}`:              {f.a, f.b},
+			`{"offset":"2","limit":2,"asc":true}`: {f.c},
+			`{"offset":2,"limit":2,"asc":true}`:   {f.c},
+			`{"limit":2}`:                         {f.c, f.b},
+			`{"offset":"5","limit":2,"asc":true}`: {},
 		} {
 			got, total := byName(query)
 			if diff := cmp.Diff(want, got); diff != "" || total != "3" {
