@@ -545,10 +545,9 @@ var exchangeCases = []contractCase{
 			ok(t, z.connect(t, "GetUserByID", `{"userId":"`+guest+`"}`))
 			ok(t, z.token(t, z.exchange(guest, nil)))
 		}},
-	{name: "token exchange: projection lag: \"subject_token invalid\" until the delay passes", fakeOnly: "an option of the fake (SetProjectionLag, Advance)",
+	{name: "token exchange: projection lag: \"subject_token invalid\" until the delay passes", fakeOnly: "an option of the fake (WithProjectionLag, Advance)",
 		run: func(t *testing.T, _ *instance) {
-			z := own(t)
-			z.fake.SetProjectionLag(time.Second)
+			z := own(t, zitadeltest.WithProjectionLag(time.Second))
 			guest := z.guest(t)
 			wantOAuthError(t, z.token(t, z.exchange(guest, nil)), http.StatusBadRequest, "invalid_request", "subject_token invalid")
 			z.fake.Advance(time.Second)

@@ -14,6 +14,7 @@ type config struct {
 	clock                    func() time.Time
 	correctMetadataKeyFilter bool
 	webKey                   WebKey
+	projectionLag            time.Duration
 }
 
 func defaultConfig() config {
@@ -30,6 +31,9 @@ func (c config) validate() error {
 	}
 	if c.clock == nil {
 		errs = append(errs, errors.New("clock must not be nil"))
+	}
+	if c.projectionLag < 0 {
+		errs = append(errs, errors.New("projection lag must not be negative"))
 	}
 	if !c.webKey.valid() {
 		errs = append(errs, fmt.Errorf("unknown web key %v", c.webKey))
@@ -63,4 +67,12 @@ func WithCorrectMetadataKeyFilter() Option {
 // web key configuration also offers and which signs many times faster.
 func WithWebKey(k WebKey) Option {
 	return func(c *config) { c.webKey = k }
+}
+
+// WithProjectionLag starts the server with ZITADEL's projection lag on, as
+// SetProjectionLag(d) does: the token exchange refuses a user created
+// through the API less than d ago until a GetUserByID reads it. Off by
+// default.
+func WithProjectionLag(d time.Duration) Option {
+	return func(c *config) { c.projectionLag = d }
 }

@@ -52,6 +52,7 @@ func NewServer(opts ...Option) *Server {
 		panic("zitadeltest: " + err.Error())
 	}
 	s := &Server{cfg: cfg, st: newState(cfg.clock, cfg.webKey)}
+	s.st.projectionLag = cfg.projectionLag
 	s.rpcs = userService()
 	s.mux = s.routes()
 	s.ts = httptest.NewUnstartedServer(http.HandlerFunc(s.serveLogged))
