@@ -279,6 +279,22 @@ func TestClientCredentialsGrant(t *testing.T) {
 		t.Parallel()
 		tokenResp(t, form(t, s, zitadel.PathToken, with(cc("openid"), "client_id", sa.ClientID, "client_secret", sa.ClientSecret), "", ""))
 	})
+	t.Run("faults and the request log know both grants", func(t *testing.T) {
+		t.Parallel()
+		s := startFixed(t)
+		sa := s.ServiceAccount()
+		s.FailNext(OpTokenClientCredentials, Unavailable())
+		s.FailNext(OpTokenJWTBearer, APIError(CodeInternal, "OIDC-x", "Errors.Internal"))
+		if r := form(t, s, zitadel.PathToken, cc("openid"), sa.ClientID, sa.ClientSecret); r.status != http.StatusServiceUnavailable {
+			t.Errorf("client_credentials under a fault: %d", r.status)
+		}
+		checkJSON(t, form(t, s, zitadel.PathToken, url.Values{"grant_type": {zitadel.GrantJWTBearer}, "assertion": {"x"}}, "", ""),
+			http.StatusInternalServerError, `{"error":"server_error","error_description":"Errors.Internal"}`)
+		tokenResp(t, form(t, s, zitadel.PathToken, cc("openid"), sa.ClientID, sa.ClientSecret))
+		if a, b := s.Count(OpTokenClientCredentials), s.Count(OpTokenJWTBearer); a != 2 || b != 1 {
+			t.Errorf("counts %d %d", a, b)
+		}
+	})
 	t.Run("offline_access gives no refresh token", func(t *testing.T) {
 		t.Parallel()
 		tr := tokenResp(t, form(t, s, zitadel.PathToken, cc("openid offline_access"), sa.ClientID, sa.ClientSecret))
