@@ -17,7 +17,7 @@ import (
 // listFixture is three users whose fields carry a random prefix, so that
 // queries find only them even on a shared instance:
 //
-//	a  username <p>-alice, Alice/Anders, nick <p>-ace, phone +41790000001,
+//	a  username <p>-alice, Alice/Anders, nick <p>-ace, verified phone +41790000001,
 //	   metadata GUEST_A_x = "1" and other = "2"
 //	b  username <p>-bob, Bob/Brown, metadata y_GUEST = "1"
 //	c  username <p>-carol, Carol/Clark, no metadata, e-mail verified
@@ -31,19 +31,20 @@ func (z *instance) listFixture(t *testing.T) listFixture {
 	t.Helper()
 	p := randomID("lf")
 	f := listFixture{p: p}
-	create := func(name, given, family, extra, metadata string) string {
+	create := func(name, given, family, profile, phone, metadata string) string {
 		id := randomID("ct")
 		z.cleanup(t, id)
 		ok(t, z.connect(t, "CreateUser", `{"organizationId":"`+z.orgID+`","userId":"`+id+`","username":"`+p+`-`+name+`",
-			"human":{"profile":{"givenName":"`+p+`-`+given+`","familyName":"`+p+`-`+family+`"`+extra+`},
-			         "email":{"email":"`+p+`-`+name+`@example.com","isVerified":`+map[bool]string{true: "true", false: "false"}[name == "carol"]+`}},
+			"human":{"profile":{"givenName":"`+p+`-`+given+`","familyName":"`+p+`-`+family+`"`+profile+`},
+			         "email":{"email":"`+p+`-`+name+`@example.com","isVerified":`+map[bool]string{true: "true", false: "false"}[name == "carol"]+`}`+phone+`},
 			"metadata":[`+metadata+`]}`))
 		return id
 	}
 	f.a = create("alice", "Alice", "Anders", `,"nickName":"`+p+`-ace","displayName":"`+p+`-Alice A"`,
+		`,"phone":{"phone":"+41790000001","isVerified":true}`,
 		`{"key":"GUEST_A_x","value":"`+b64("1")+`"},{"key":"other","value":"`+b64("2")+`"}`)
-	f.b = create("bob", "Bob", "Brown", "", `{"key":"y_GUEST","value":"`+b64("1")+`"}`)
-	f.c = create("carol", "Carol", "Clark", "", "")
+	f.b = create("bob", "Bob", "Brown", "", "", `{"key":"y_GUEST","value":"`+b64("1")+`"}`)
+	f.c = create("carol", "Carol", "Clark", "", "", "")
 	f.all = `{"inUserIdsQuery":{"userIds":["` + f.a + `","` + f.b + `","` + f.c + `"]}}`
 	return f
 }
@@ -105,6 +106,8 @@ var listCases = []contractCase{
 		func(f listFixture) []string { return []string{f.c} }),
 	listQueryCase("emailQuery STARTS_WITH", `{"emailQuery":{"emailAddress":"<p>-bob@","method":"TEXT_QUERY_METHOD_STARTS_WITH"}}`,
 		func(f listFixture) []string { return []string{f.b} }),
+	listQueryCase("phoneQuery EQUALS", `{"phoneQuery":{"number":"+41790000001"}}`,
+		func(f listFixture) []string { return []string{f.a} }),
 	listQueryCase("stateQuery ACTIVE", `{"stateQuery":{"state":"USER_STATE_ACTIVE"}}`,
 		func(f listFixture) []string { return []string{f.a, f.b, f.c} }),
 	listQueryCase("typeQuery MACHINE", `{"typeQuery":{"type":"TYPE_MACHINE"}}`,
