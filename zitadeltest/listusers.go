@@ -392,8 +392,8 @@ func (o *userOrder) page(match func(*user) bool, asc bool, offset, limit uint64)
 	return found, total
 }
 
-// topUsers keeps the first max users of an order (all when max is 0) in a
-// heap whose root is the last of them.
+// topUsers keeps the first max users of an order in a heap whose root is
+// the last of them.
 type topUsers struct {
 	order func(a, b *user) int
 	max   uint64
@@ -401,11 +401,9 @@ type topUsers struct {
 }
 
 func (t *topUsers) offer(u *user) {
-	if t.max == 0 || uint64(len(t.users)) < t.max {
+	if uint64(len(t.users)) < t.max {
 		t.users = append(t.users, u)
-		if t.max != 0 {
-			t.up(len(t.users) - 1)
-		}
+		t.up(len(t.users) - 1)
 		return
 	}
 	if t.order(u, t.users[0]) < 0 {
