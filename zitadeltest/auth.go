@@ -79,12 +79,6 @@ func checkPermission(caller *user, perm, orgID string) *apiError {
 	return errNoPermission()
 }
 
-// mayRead reports whether caller may read target: itself, or with user.read
-// on the target's organization.
-func mayRead(caller, target *user) bool {
-	return caller.id == target.id || checkPermission(caller, permUserRead, target.orgID) == nil
-}
-
 // authenticate checks the bearer token of a ZITADEL API call and returns
 // the calling user.
 func (st *state) authenticate(r *http.Request) (*user, *apiError) {
@@ -115,7 +109,7 @@ func (st *state) authenticate(r *http.Request) (*user, *apiError) {
 }
 
 // lookupToken returns the live access token or PAT for a bearer value: an
-// opaque value or PAT, or a JWT access token signed by the instance key.
+// opaque value or PAT, or a JWT access token signed by an instance key.
 func (st *state) lookupToken(raw string) *token {
 	var t *token
 	if payload, ok := st.verifyJWT(raw); ok {
@@ -135,7 +129,7 @@ func (st *state) lookupToken(raw string) *token {
 			return nil // a jti is not a bearer value
 		}
 	}
-	if t == nil || t.expired(st.now()) {
+	if t == nil || t.revoked || t.expired(st.now()) {
 		return nil
 	}
 	return t

@@ -216,40 +216,35 @@ func (st *state) userByLoginName(name string) *user {
 // codeExchange is the authorization_code grant: the code is single-use,
 // bound to its client and redirect URI, and checked against the PKCE
 // verifier.
-func (s *Server) codeExchange(w http.ResponseWriter, r *http.Request, a *app) {
+func (s *Server) codeExchange(r *http.Request, a *app) (*pendingTokens, *oauthError) {
 	st := s.st
 	f := r.Form
 	code, redirectURI := f.Get("code"), f.Get("redirect_uri")
 	switch {
 	case code == "":
-		writeOAuthError(w, invalidRequest("code missing"))
-		return
+		return nil, invalidRequest("code missing")
 	case redirectURI == "":
-		writeOAuthError(w, invalidRequest("redirect_uri missing"))
-		return
+		return nil, invalidRequest("redirect_uri missing")
 	}
 	c := st.codes[code]
 	if c == nil || c.req.clientID != a.clientID || !st.now().Before(c.expiresAt) {
-		writeOAuthError(w, invalidRequest("Errors.User.Code.Invalid"))
-		return
+		return nil, invalidRequest("Errors.User.Code.Invalid")
 	}
 	if c.req.codeChallenge != "" || a.authMethod == AuthMethodNone {
 		if oerr := checkCodeVerifier(f.Get("code_verifier"), c.req.codeChallenge); oerr != nil {
-			writeOAuthError(w, oerr)
-			return
+			return nil, oerr
 		}
 	}
 	if redirectURI != c.req.redirectURI {
-		writeOAuthError(w, oauthErr(http.StatusBadRequest, "invalid_grant", "redirect_uri does not correspond"))
-		return
+		return nil, oauthErr(http.StatusBadRequest, "invalid_grant", "redirect_uri does not correspond")
 	}
 	delete(st.codes, code)
-	resp := s.issueTokens(grant{
+	p := s.issueTokens(grant{
 		user: st.users[c.userID], app: a, scopes: c.req.scopes, audience: c.req.audience,
 		authTime: c.authTime, amr: []string{"pwd"}, nonce: c.req.nonce, sessionID: st.newSessionID(),
 	})
-	resp.State = c.req.state
-	writeJSON(w, http.StatusOK, resp)
+	p.resp.State = c.req.state
+	return p, nil
 }
 
 // checkCodeVerifier is op.AuthorizeCodeChallenge for S256.

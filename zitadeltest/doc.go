@@ -1,9 +1,10 @@
 // Package zitadeltest is an in-memory fake of a ZITADEL instance (v4.13 or
 // later) for tests: what net/http/httptest is to net/http, it is to
 // ZITADEL. It serves the user service, OIDC discovery and keys, the token
-// endpoint (token exchange, authorization code with PKCE, refresh token), a
-// minimal login page, userinfo and introspection over TLS, with ZITADEL's
-// JSON, error bodies, error ids and HTTP statuses.
+// endpoint (token exchange, client credentials, JWT profile, authorization
+// code with PKCE, refresh token), a minimal login page, userinfo,
+// introspection and revocation over TLS, with ZITADEL's JSON, error
+// bodies, error ids and HTTP statuses.
 //
 // # Starting
 //
@@ -14,42 +15,66 @@
 //	hc := s.Client() // trusts the server's TLS certificate
 //	// point the code under test at s.URL (== s.Issuer()) with hc
 //
-// Each server is seeded with one organization (OrganizationID), a project
-// (ProjectID) holding an OIDC application (ClientID: grant types token
+// Options set the access-token lifetime (WithAccessTokenLifetime, 12h by
+// default), the base clock (WithClock), the kind of signing key
+// (WithWebKey: RSA 2048 with RS256 by default, as in ZITADEL; ECDSA P-256
+// with ES256 signs many times faster), projection lag from the start
+// (WithProjectionLag) and the metadata key filter mapping
+// (WithCorrectMetadataKeyFilter). Invalid options panic.
+//
+// # Seeded state
+//
+// Each server holds one organization (OrganizationID), a project
+// (ProjectID) with an OIDC application (ClientID: grant types token
 // exchange, authorization code and refresh token; auth method none with
 // PKCE; JWT access tokens; user info in ID tokens; no redirect URIs until
 // SetRedirectURIs), and a service account (ServiceAccount) with the roles
-// IAM_USER_MANAGER and IAM_END_USER_IMPERSONATOR and a personal access
-// token. The instance's security policy allows impersonation
-// (SetImpersonation turns it off). Options set the access-token lifetime
-// (WithAccessTokenLifetime, 12h by default), the base clock (WithClock)
-// and the metadata key filter mapping (WithCorrectMetadataKeyFilter).
+// IAM_USER_MANAGER and IAM_END_USER_IMPERSONATOR and three credentials: a
+// personal access token, a key file exactly as ZITADEL downloads it (RSA
+// 2048, PKCS#1; the key is generated once per process) and a client secret
+// whose client id is the account's login name. The instance's security
+// policy allows impersonation (SetImpersonation turns it off).
 //
-// # Helpers and inspection
-//
-// AddOrganization, AddHumanUser, AddMachineUser, AddApp and SetRedirectURIs
-// change the state directly, under the server's single mutex, without
-// HTTP. User, Users, App and CheckPassword inspect it and return copies.
-// Now, SetTime and Advance drive the server's clock, which stamps creation
-// and change dates and token times and decides expiry: move it instead of
-// sleeping. Requests, Count and ResetRequests read the request log; every
-// request is logged with its Operation before its answer is sent. All
-// methods are safe for concurrent use.
+// AddOrganization, AddHumanUser (with a password, metadata, a verified
+// e-mail), AddMachineUser (roles, a key file, a client secret, JWT access
+// tokens), AddApp (grant types, auth method, secret or public key) and
+// SetRedirectURIs change the state directly, under the server's single
+// mutex, without HTTP.
 //
 // # Faults
 //
-// FailNext arms a fault for the next request of one Operation, SetFault for
-// every one until ClearFaults; SetLatency delays every request. Faults are
-// typed values: APIError (a ZITADEL error by code, id and message, in the
-// endpoint's body shape), RateLimited (429, with or without Retry-After),
-// Unavailable (503), Latency, DropConnection (closed before serving) and
-// DropAfterCommit (served, then closed before the answer, so the change
-// happened but the client cannot know). SetProjectionLag makes the token
-// exchange refuse users created moments ago until a GetUserByID reads
-// them, as ZITADEL's lagging projection does.
+// Faults are typed values armed per Operation, a typed constant, never a
+// string: FailNext for the next request of an operation (several queue up
+// in order), SetFault for every request until ClearFaults, SetLatency for
+// all requests. APIError answers any ZITADEL error by code, id and message
+// in the endpoint's body shape (Connect, REST or OAuth); RateLimited
+// answers 429 with or without Retry-After; Unavailable 503; Latency delays
+// one operation; DropConnection closes the connection before serving and
+// DropAfterCommit after the change took effect, so the client cannot know.
 //
 //	s.FailNext(zitadeltest.OpCreateUser, zitadeltest.Unavailable())
 //	s.SetFault(zitadeltest.OpDeleteUser, zitadeltest.APIError(zitadeltest.CodeInternal, "COMMAND-x", "boom"))
+//
+// SetProjectionLag (or WithProjectionLag) makes the token exchange refuse
+// users created moments ago with "subject_token invalid" until a
+// GetUserByID reads them or the delay passes, as ZITADEL's lagging
+// projection does (zitadel-wire.md §6.7); it is off by default.
+//
+// # Clock and keys
+//
+// Now, SetTime and Advance drive the server's clock, which stamps creation
+// and change dates and token times and decides expiry: move it instead of
+// sleeping. RotateKeys makes a new signing key current; the previous key
+// stays in the JWKS, and its tokens stay valid, until the next RotateKeys.
+//
+// # Inspection
+//
+// User, Users, App, CheckPassword and IssuedTokens (PATs, access and
+// refresh tokens with kind, user, client, scopes, audience, expiry, actor
+// and whether they were revoked) return copies. Requests (method, path,
+// status, duration, operation), Count and ResetRequests read the request
+// log; every request is logged before its answer is sent. All methods are
+// safe for concurrent use.
 //
 // # Endpoints
 //
@@ -68,19 +93,32 @@
 // The API takes "Authorization: Bearer" with a PAT or an access token of
 // the server whose audience holds ZITADEL's project (scope
 // urn:zitadel:iam:org:project:id:zitadel:aud); impersonated tokens are
-// refused. Permissions follow the roles: IAM_USER_MANAGER grants user.read,
-// user.write and user.delete on every organization, ORG_USER_MANAGER on
-// the machine user's own one, IAM_/ORG_END_USER_IMPERSONATOR grant
-// impersonation; users may read (and, without metadata or verification
-// changes, update) themselves.
+// refused with 403 APP-Shi0J. Permissions follow the roles:
+// IAM_USER_MANAGER grants user.read, user.write and user.delete on every
+// organization, ORG_USER_MANAGER on the machine user's own one,
+// IAM_/ORG_END_USER_IMPERSONATOR grant impersonation; users may read (and,
+// without metadata or verification changes, update) themselves. Without a
+// matching membership the answer is 404 AUTHZ-cdgFk, with memberships but
+// not the permission 403 AUTH-AWfge.
 //
 // OIDC and OAuth at ZITADEL's paths: /.well-known/openid-configuration,
-// /oauth/v2/keys (RS256, RSA 2048, generated on first use),
-// /oauth/v2/token, /oauth/v2/authorize with the login page
+// /oauth/v2/keys, /oauth/v2/token, /oauth/v2/authorize with the login page
 // /ui/login/login, /oidc/v1/userinfo, /oauth/v2/introspect,
-// /oauth/v2/revoke and /oidc/v1/end_session. Clients authenticate by their
-// application's method: none, client_secret_basic, client_secret_post or
-// private_key_jwt.
+// /oauth/v2/revoke and /oidc/v1/end_session. Applications authenticate by
+// their method: none, client_secret_basic, client_secret_post or
+// private_key_jwt. The token endpoint serves token exchange (every case of
+// zitadel-wire.md §6), client_credentials (a machine user's login name and
+// secret, by Basic with URL-encoded credentials or by post, never both),
+// urn:ietf:params:oauth:grant-type:jwt-bearer (an assertion signed with a
+// machine key: kid, iss = sub, aud = the issuer, iat at most 1h old),
+// authorization_code with PKCE S256 and refresh_token.
+//
+// # The contract suite
+//
+// contract_*_test.go state ZITADEL's behaviour case by case over plain
+// HTTP. They run against the fake always, and against a real ZITADEL when
+// ZITADEL_TEST_ISSUER, ZITADEL_TEST_PAT, ZITADEL_TEST_ORG_ID and
+// ZITADEL_TEST_CLIENT_ID are set (go test -run TestContract ./zitadeltest).
 //
 // # Where the fake follows ZITADEL's oddities
 //
@@ -97,7 +135,14 @@
 //     a taken username 409 already_exists.
 //   - Token exchange with requested_token_type id_token skips the actor's
 //     impersonation permission check, as ZITADEL's code path does.
-//   - The code and refresh grants answer with the auth request's state.
+//   - openid is not a required scope (zitadel/oidc since ZITADEL v2.54):
+//     without it no ID token is issued.
+//   - The ID token of the client credentials and JWT profile grants
+//     expires as it is issued (the machine client's ID token lifetime is
+//     0); their answers carry no scope.
+//   - An unknown application is invalid_client "no active client not
+//     found", an unknown client_credentials client "client not found".
+//   - The code grant answers with the auth request's state.
 //
 // # Known divergences
 //
@@ -113,27 +158,37 @@
 //     verified by the current password or a code (answered Unimplemented),
 //     identity providers (IDP links fail as on an instance without IDPs),
 //     project roles and role claims, domain policies (the login name is
-//     the username), user states other than active, Actions and rate
-//     limits (inject them as faults). Projection lag is off unless
-//     SetProjectionLag turns it on; otherwise every read sees every write.
-//   - The client_credentials and jwt-bearer grants answer
-//     unsupported_grant_type, since machine secrets and keys are not
-//     modelled; device authorization is listed in discovery but not
-//     served; self-signed JWT subject tokens are refused.
+//     the username), user states other than active, phone number
+//     normalization, Actions and rate limits (inject them as faults).
+//     Projection lag is off unless switched on; otherwise every read sees
+//     every write.
+//   - Device authorization is listed in discovery but not served;
+//     self-signed JWT subject tokens (subject_token_type jwt) are refused;
+//     the feature flag of ZITADEL ≤ v4.10 does not exist.
+//   - The client credentials and JWT profile grants never issue a refresh
+//     token, even for offline_access (ZITADEL's code would create one; the
+//     wire reference says none is issued). Every JWT profile failure,
+//     including an unknown user, is invalid_grant "invalid assertion", as
+//     zitadel-wire.md §5.2 states; ZITADEL's code may answer some of them
+//     differently. Machine keys are RSA only; a machine user has at most
+//     one key and one secret.
 //   - The login page asks for login name (username or e-mail) and password
 //     on one page; there is no MFA, consent or registration.
 //   - Opaque access and refresh tokens are random strings. A username
 //     change invalidates the user's access and refresh tokens, not PATs.
 //     A PAT's audience is ZITADEL's project, and an access token without
 //     it is refused with id APP-Zxfako; neither is confirmed against
-//     ZITADEL.
+//     ZITADEL. ID tokens are not stored, so IssuedTokens does not list them.
+//   - The JWKS holds at most two keys: the current one and the one before
+//     the last RotateKeys.
 //   - Usernames are unique instance-wide, compared case-insensitively.
 //     Ids are sequential 18-digit numbers; client ids are "<id>@shadow".
 //     Details.sequence counts a user's changes.
-//   - UpdateUser with human fields for a machine user, or the reverse,
-//     answers NotFound COMMAND-ugjs0upun6. An empty metadata key is
-//     refused by ZITADEL's command check (USER-Drght on create, META-2m00f
-//     on update and set) rather than by a proto length rule.
+//   - UpdateUser with human fields for a machine user, or the reverse, or
+//     for an unknown user, answers NotFound COMMAND-ugjs0upun6. An empty
+//     metadata key is refused by ZITADEL's command check (USER-Drght on
+//     create, META-2m00f on update and set) rather than by a proto length
+//     rule.
 //   - Authorization requests with an unknown client_id are answered 400
 //     invalid_request "unable to retrieve client by id".
 //

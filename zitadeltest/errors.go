@@ -76,6 +76,9 @@ const (
 	idQueryNesting          = "USER-zsQ97"
 	idQueryLimitExceeded    = "QUERY-4M0fs"
 	idQueryInvalid          = "GRPC-vR9nC"
+	idImpersonationDisabled = "OIDC-Fae5w" // oidc/token_exchange.go: instance policy forbids impersonation
+	idMachineSecretMissing  = "OIDC-pieP8" // oidc/client_credentials.go: no client secret on the user
+	idMachineSecretInvalid  = "OIDC-VoXo6" // oidc/client_credentials.go: wrong client secret
 )
 
 func errAuthHeaderMissing() *apiError {

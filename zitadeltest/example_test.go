@@ -80,3 +80,94 @@ func ExampleServer_SetImpersonation() {
 	// 200 urn:ietf:params:oauth:token-type:jwt Bearer openid profile urn:zitadel:iam:user:metadata urn:zitadel:iam:user:resourceowner
 	// 403 invalid_request Errors.TokenExchange.Impersonation.PolicyDisabled
 }
+
+// ExampleServer_FailNext makes the next CreateUser fail as ZITADEL Cloud's
+// rate limiter and then as ZITADEL itself would, and shows that the third
+// attempt goes through.
+func ExampleServer_FailNext() {
+	s := zitadeltest.NewServer()
+	defer s.Close()
+	s.FailNext(zitadeltest.OpCreateUser, zitadeltest.RateLimited(2*time.Second))
+	s.FailNext(zitadeltest.OpCreateUser, zitadeltest.APIError(zitadeltest.CodeUnavailable, "COMMAND-x9", "Errors.Internal"))
+
+	create := func() {
+		body := `{"organizationId":"` + s.OrganizationID() + `","userId":"guest-1",
+			"human":{"profile":{"givenName":"Guest","familyName":"User"},
+			         "email":{"email":"guest-1@guests.invalid","isVerified":false}}}`
+		req, _ := http.NewRequest(http.MethodPost, s.URL+"/zitadel.user.v2.UserService/CreateUser", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+s.ServiceAccount().PAT)
+		resp, err := s.Client().Do(req)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		defer resp.Body.Close()
+		line := fmt.Sprint(resp.StatusCode)
+		if ra := resp.Header.Get("Retry-After"); ra != "" {
+			line += " Retry-After: " + ra
+		}
+		var e struct{ Code, Message string }
+		if json.NewDecoder(resp.Body).Decode(&e) == nil && e.Code != "" {
+			line += " " + e.Code + ": " + e.Message
+		}
+		fmt.Println(line)
+	}
+	create()
+	create()
+	create()
+	_, exists := s.User("guest-1")
+	fmt.Println(exists, s.Count(zitadeltest.OpCreateUser))
+	// Output:
+	// 429 Retry-After: 2
+	// 503 unavailable: Errors.Internal (COMMAND-x9)
+	// 200
+	// true 3
+}
+
+// ExampleServer_ServiceAccount gets a token for the seeded service account
+// with the client credentials grant, as ZITADEL expects it: Basic
+// authentication with the URL-encoded login name and secret, and the scope
+// that puts ZITADEL's project into the audience so that the token calls the
+// user service.
+func ExampleServer_ServiceAccount() {
+	s := zitadeltest.NewServer()
+	defer s.Close()
+	sa := s.ServiceAccount()
+
+	form := url.Values{"grant_type": {"client_credentials"}, "scope": {"openid urn:zitadel:iam:org:project:id:zitadel:aud"}}
+	req, _ := http.NewRequest(http.MethodPost, s.URL+"/oauth/v2/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(url.QueryEscape(sa.ClientID), url.QueryEscape(sa.ClientSecret))
+	resp, err := s.Client().Do(req)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+		TokenType   string `json:"token_type"`
+		ExpiresIn   int    `json:"expires_in"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&tok)
+	resp.Body.Close()
+	fmt.Println(resp.StatusCode, tok.TokenType, tok.ExpiresIn > 43000)
+
+	req, _ = http.NewRequest(http.MethodGet, s.URL+"/v2/users/"+sa.ID, nil)
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	resp, err = s.Client().Do(req)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	resp.Body.Close()
+	fmt.Println("GetUserByID:", resp.StatusCode)
+
+	issued := s.IssuedTokens()
+	last := issued[len(issued)-1]
+	fmt.Println(last.Kind, last.ClientID == sa.ClientID, len(last.Audience))
+	// Output:
+	// 200 Bearer true
+	// GetUserByID: 200
+	// Access true 1
+}

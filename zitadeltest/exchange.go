@@ -40,27 +40,13 @@ func supportedTokenType(t string) bool {
 	return false
 }
 
-// tokenExchange answers a token-exchange request of application a.
-func (s *Server) tokenExchange(w http.ResponseWriter, r *http.Request, a *app) {
-	resp, oerr := s.exchange(r.Form, a)
-	if oerr != nil {
-		writeOAuthError(w, oerr)
-		return
-	}
-	writeJSON(w, http.StatusOK, resp)
-}
-
-func (s *Server) exchange(f map[string][]string, a *app) (*zitadel.TokenResponse, *oauthError) {
+// exchange answers a token-exchange request of application a.
+func (s *Server) exchange(r *http.Request, a *app) (*pendingTokens, *oauthError) {
 	st := s.st
-	get := func(k string) string {
-		if v := f[k]; len(v) > 0 {
-			return v[0]
-		}
-		return ""
-	}
-	subjectToken, subjectType := get("subject_token"), get("subject_token_type")
-	actorToken, actorType := get("actor_token"), get("actor_token_type")
-	requested := get("requested_token_type")
+	f := r.Form
+	subjectToken, subjectType := f.Get("subject_token"), f.Get("subject_token_type")
+	actorToken, actorType := f.Get("actor_token"), f.Get("actor_token_type")
+	requested := f.Get("requested_token_type")
 	// zitadel/oidc's request checks.
 	switch {
 	case subjectToken == "":
@@ -88,7 +74,7 @@ func (s *Server) exchange(f map[string][]string, a *app) (*zitadel.TokenResponse
 	actorPath := subjectType == zitadel.TokenTypeUserID || subjectType == zitadel.TokenTypeJWT || actorToken != ""
 	if actorPath {
 		if !st.impersonation {
-			return nil, oauthFromAPI(newError(zitadel.CodePermissionDenied, "OIDC-Fae5w", "Errors.TokenExchange.Impersonation.PolicyDisabled"))
+			return nil, oauthFromAPI(newError(zitadel.CodePermissionDenied, idImpersonationDisabled, "Errors.TokenExchange.Impersonation.PolicyDisabled"))
 		}
 		actorTok, ok = st.verifyExchangeToken(s.URL, a, actorToken, actorType,
 			zitadel.TokenTypeAccessToken, zitadel.TokenTypeIDToken, zitadel.TokenTypeRefreshToken)
@@ -100,7 +86,7 @@ func (s *Server) exchange(f map[string][]string, a *app) (*zitadel.TokenResponse
 	if oerr != nil {
 		return nil, oerr
 	}
-	scopes, oerr := exchangeScopes(scopeList(get("scope")), subject.scopes, actorTok.scopes, actorPath)
+	scopes, oerr := exchangeScopes(scopeList(f.Get("scope")), subject.scopes, actorTok.scopes, actorPath)
 	if oerr != nil {
 		return nil, oerr
 	}
@@ -114,7 +100,8 @@ func (s *Server) exchange(f map[string][]string, a *app) (*zitadel.TokenResponse
 		g.actor = actorTok.nestedActor()
 	}
 	lifetime := s.cfg.accessTokenLifetime
-	resp := &zitadel.TokenResponse{Scope: joinScopes(scopes)}
+	p := &pendingTokens{resp: tokenResponse{TokenResponse: zitadel.TokenResponse{Scope: joinScopes(scopes)}}}
+	resp := &p.resp
 	switch requested {
 	case "", zitadel.TokenTypeAccessToken, zitadel.TokenTypeJWT:
 		// CreateOIDCSession: impersonation needs the actor's permission on
@@ -126,8 +113,9 @@ func (s *Server) exchange(f map[string][]string, a *app) (*zitadel.TokenResponse
 		}
 		g.sessionID = st.newSessionID()
 		jwt := requested == zitadel.TokenTypeJWT
-		at, t := st.issueAccessToken(s.URL, g, lifetime, jwt)
-		resp.AccessToken, resp.TokenType = at, "Bearer"
+		t, draft := st.issueAccessToken(s.URL, g, lifetime, jwt)
+		p.access = draft
+		resp.AccessToken, resp.TokenType = t.value, "Bearer"
 		resp.IssuedTokenType = zitadel.TokenTypeAccessToken
 		if jwt {
 			resp.IssuedTokenType = zitadel.TokenTypeJWT
@@ -140,16 +128,17 @@ func (s *Server) exchange(f map[string][]string, a *app) (*zitadel.TokenResponse
 	case zitadel.TokenTypeIDToken:
 		// ZITADEL issues the ID token without creating an OIDC session, so
 		// neither the permission check nor the audit event happens.
-		resp.AccessToken = st.issueIDToken(s.URL, g, "", lifetime)
+		p.id, p.idAsAccess = st.idTokenDraft(s.URL, g, lifetime), true
 		resp.TokenType, resp.IssuedTokenType = "N_A", zitadel.TokenTypeIDToken
 		resp.ExpiresIn = int64(lifetime / time.Second)
+		return p, nil
 	default:
 		return nil, invalidRequest("Errors.TokenExchange.Token.TypeNotSupported")
 	}
-	if slices.Contains(scopes, scopeOpenID) && requested != zitadel.TokenTypeIDToken {
-		resp.IDToken = st.issueIDToken(s.URL, g, resp.AccessToken, lifetime)
+	if slices.Contains(scopes, scopeOpenID) {
+		p.id = st.idTokenDraft(s.URL, g, lifetime)
 	}
-	return resp, nil
+	return p, nil
 }
 
 // verifyExchangeToken verifies a subject or actor token of one of the

@@ -44,7 +44,7 @@ func TestFaults(t *testing.T) {
 	s.FailNext(OpCreateUser, RateLimited(1500*time.Millisecond))
 	s.FailNext(OpCreateUser, APIError(CodeInternal, "COMMAND-boom", "Internal error"))
 	resp, b, err := connectCall(t, s, t.Context(), "CreateUser", body("u1"))
-	if err != nil || resp.StatusCode != 503 {
+	if err != nil || resp.StatusCode != 503 || string(b) != "Service Unavailable\n" {
 		t.Fatalf("first: %v %v", resp, err)
 	}
 	resp, _, _ = connectCall(t, s, t.Context(), "CreateUser", body("u1"))

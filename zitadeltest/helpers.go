@@ -1,6 +1,7 @@
 package zitadeltest
 
 import (
+	"crypto/rsa"
 	"errors"
 	"fmt"
 	"maps"
@@ -17,12 +18,21 @@ import (
 // under the server's mutex, without going through HTTP. They are safe for
 // concurrent use; inspection returns copies.
 
-// MachineUser is a machine user (service account) and its personal access
-// token.
+// MachineUser is a machine user (service account) with its credentials.
 type MachineUser struct {
 	ID       string
 	Username string
 	PAT      string // send as "Authorization: Bearer <PAT>"
+	// KeyFile is the user's key file exactly as ZITADEL downloads it, for
+	// the JWT profile grant: {"type":"serviceaccount","keyId":…,"key":
+	// "-----BEGIN RSA PRIVATE KEY-----…","expirationDate":…,"userId":…}
+	// (RSA 2048, PKCS#1). Nil without NewMachine.WithKey.
+	KeyFile []byte
+	// ClientID and ClientSecret are the credentials of the client
+	// credentials grant: the client id is the user's login name (its
+	// username). Empty without NewMachine.WithSecret.
+	ClientID     string
+	ClientSecret string
 }
 
 // NewHuman describes a human user for AddHumanUser.
@@ -43,6 +53,16 @@ type NewMachine struct {
 	OrganizationID string // default: the seeded organization
 	Username       string // required
 	Roles          []Role // ORG_ roles apply to OrganizationID
+	// WithKey adds a machine key (RSA 2048, generated here: tens of
+	// milliseconds) and returns its key file; KeyExpiration defaults to
+	// 9999-12-31T23:59:59Z, as in ZITADEL.
+	WithKey       bool
+	KeyExpiration time.Time
+	// WithSecret generates a client secret for the client credentials grant.
+	WithSecret bool
+	// JWTAccessToken makes the user's access token type JWT
+	// (ACCESS_TOKEN_TYPE_JWT); the default is an opaque bearer token.
+	JWTAccessToken bool
 }
 
 // AuthMethod is the token-endpoint authentication method of an application.
@@ -222,9 +242,20 @@ func checkMetadataEntries(md map[string][]byte) *apiError {
 	return nil
 }
 
-// AddMachineUser creates an active machine user with the given roles and a
-// personal access token that never expires.
+// AddMachineUser creates an active machine user with the given roles, a
+// personal access token that never expires and, when asked, a key file and
+// a client secret.
 func (s *Server) AddMachineUser(m NewMachine) (MachineUser, error) {
+	var key *rsa.PrivateKey
+	if m.WithKey {
+		key = newMachineKey() // generated without holding the lock
+	}
+	return s.addMachineUser(m, key)
+}
+
+// addMachineUser creates the machine user m, with key as its machine key
+// when m.WithKey is set.
+func (s *Server) addMachineUser(m NewMachine, key *rsa.PrivateKey) (MachineUser, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.st
@@ -249,8 +280,26 @@ func (s *Server) AddMachineUser(m NewMachine) (MachineUser, error) {
 	u.machine = true
 	u.username, u.name = m.Username, m.Username
 	u.roles = slices.Clone(m.Roles)
+	if m.JWTAccessToken {
+		u.accessTokenType = zitadel.AccessTokenJWT
+	}
+	mu := MachineUser{ID: u.id, Username: u.username}
+	if m.WithKey {
+		expires := m.KeyExpiration
+		if expires.IsZero() {
+			expires = defaultKeyExpiration
+		}
+		keyID := st.newID()
+		u.keys = map[string]*machineKey{keyID: {pub: key.Public(), expires: expires}}
+		mu.KeyFile = keyFileJSON(keyID, key, expires, u.id)
+	}
+	if m.WithSecret {
+		mu.ClientID, mu.ClientSecret = u.username, randomToken(48)
+		u.secret = hashPassword(mu.ClientSecret)
+	}
 	st.insertUser(u)
-	return MachineUser{ID: u.id, Username: u.username, PAT: st.issuePAT(u)}, nil
+	mu.PAT = st.issuePAT(u)
+	return mu, nil
 }
 
 // newUser checks the organization and the id (generated when empty) and
@@ -268,11 +317,14 @@ func (st *state) newUser(orgID, id string) (*user, *apiError) {
 	st.events++
 	return &user{
 		id: id, orgID: orgID, state: zitadel.UserStateActive,
-		created: now, changed: now, sequence: 1, metadata: map[string]*metadataEntry{},
+		created: now, changed: now, sequence: 1,
 	}, nil
 }
 
 func (st *state) insertUser(u *user) {
+	st.usersVersion++
+	u.listIndex = len(st.userList)
+	st.userList = append(st.userList, u)
 	st.users[u.id] = u
 	st.usernames[strings.ToLower(u.username)] = u.id
 }
@@ -287,7 +339,7 @@ func (st *state) issuePAT(u *user) string {
 		kind: tokenPAT, id: st.newID(), value: randomToken(48), userID: u.id,
 		scopes: patScopes(), audience: []string{st.zitadelProjectID}, issuedAt: st.now(),
 	}
-	st.tokens[t.value] = t
+	st.addToken(t)
 	return t.value
 }
 
@@ -420,8 +472,8 @@ func (u *user) export() User {
 		e.Type = Machine
 		e.DisplayName = u.name
 	}
-	for k, m := range u.metadata {
-		e.Metadata[k] = slices.Clone(m.value)
+	for _, m := range u.metadata {
+		e.Metadata[m.key] = slices.Clone(m.value)
 	}
 	return e
 }

@@ -147,89 +147,108 @@ func (a tri) not() tri {
 	return triNull
 }
 
-// metaRow is one row of the users ⟕ user_metadata join; nil is the NULL row
-// of a user without metadata.
-type metaRow struct {
-	key   string
-	value []byte
-}
+// pred evaluates a query for a user and one joined metadata row; a nil row
+// is the NULL row of a user without metadata.
+type pred func(u *user, row *metadataEntry) tri
 
-// userFilter evaluates queries for one user and one joined metadata row.
-type userFilter struct {
-	u                  *user
-	row                *metaRow
-	correctKeyFilterOp bool
-}
-
-func (f userFilter) all(qs []zitadel.SearchQuery) tri {
-	r := triTrue
+// compileAll compiles the AND of queries once per request, so that the scan
+// over the users does not walk the query oneofs again for every user.
+func compileAll(qs []zitadel.SearchQuery, correctKeyFilterOp bool) pred {
+	ps := make([]pred, len(qs))
 	for i := range qs {
-		r = r.and(f.eval(&qs[i]))
+		ps[i] = compile(&qs[i], correctKeyFilterOp)
 	}
-	return r
-}
-
-func (f userFilter) eval(q *zitadel.SearchQuery) tri {
-	u := f.u
-	switch {
-	case q.UserNameQuery != nil:
-		return triOf(matchText(u.username, q.UserNameQuery.UserName, textOp(q.UserNameQuery.Method)))
-	case q.FirstNameQuery != nil:
-		return triOf(matchText(u.givenName, q.FirstNameQuery.FirstName, textOp(q.FirstNameQuery.Method)))
-	case q.LastNameQuery != nil:
-		return triOf(matchText(u.familyName, q.LastNameQuery.LastName, textOp(q.LastNameQuery.Method)))
-	case q.NickNameQuery != nil:
-		return triOf(matchText(u.nickName, q.NickNameQuery.NickName, textOp(q.NickNameQuery.Method)))
-	case q.DisplayNameQuery != nil:
-		return triOf(matchText(u.displayName, q.DisplayNameQuery.DisplayName, textOp(q.DisplayNameQuery.Method)))
-	case q.EmailQuery != nil:
-		return triOf(matchText(u.email, q.EmailQuery.EmailAddress, textOp(q.EmailQuery.Method)))
-	case q.PhoneQuery != nil:
-		return triOf(matchText(u.phone, q.PhoneQuery.Number, textOp(q.PhoneQuery.Method)))
-	case q.LoginNameQuery != nil:
-		return triOf(slices.ContainsFunc(u.loginNames(), func(n string) bool {
-			return matchText(n, q.LoginNameQuery.LoginName, textOp(q.LoginNameQuery.Method))
-		}))
-	case q.StateQuery != nil:
-		return triOf(u.state == q.StateQuery.State)
-	case q.TypeQuery != nil:
-		return triOf(u.wireType() == q.TypeQuery.Type)
-	case q.InUserIDsQuery != nil:
-		return triOf(slices.Contains(q.InUserIDsQuery.UserIDs, u.id))
-	case q.InUserEmailsQuery != nil:
-		return triOf(u.email != "" && slices.Contains(q.InUserEmailsQuery.UserEmails, u.email))
-	case q.OrganizationIDQuery != nil:
-		return triOf(u.orgID == q.OrganizationIDQuery.OrganizationID)
-	case q.MetadataKeyFilter != nil:
-		if f.row == nil {
-			return triNull
-		}
-		op := buggyKeyFilterOp(q.MetadataKeyFilter.Method)
-		if f.correctKeyFilterOp {
-			op = textOp(q.MetadataKeyFilter.Method)
-		}
-		return triOf(matchText(f.row.key, q.MetadataKeyFilter.Key, op))
-	case q.MetadataValueFilter != nil:
-		if f.row == nil {
-			return triNull
-		}
-		eq := bytes.Equal(f.row.value, q.MetadataValueFilter.Value)
-		if q.MetadataValueFilter.Method == zitadel.ByteFilterNotEquals {
-			return triOf(!eq)
-		}
-		return triOf(eq)
-	case q.AndQuery != nil:
-		return f.all(q.AndQuery.Queries)
-	case q.OrQuery != nil:
-		r := triFalse
-		for i := range q.OrQuery.Queries {
-			r = r.or(f.eval(&q.OrQuery.Queries[i]))
+	return func(u *user, row *metadataEntry) tri {
+		r := triTrue
+		for _, p := range ps {
+			if r = r.and(p(u, row)); r == triFalse {
+				return r
+			}
 		}
 		return r
-	case q.NotQuery != nil:
-		return f.eval(q.NotQuery.Query).not()
 	}
-	return triFalse
+}
+
+// text compiles a text query on the field field returns.
+func text[E ~int32](field func(*user) string, query string, method E) pred {
+	m := textOp(method)
+	return func(u *user, _ *metadataEntry) tri { return triOf(matchText(field(u), query, m)) }
+}
+
+func compile(q *zitadel.SearchQuery, correctKeyFilterOp bool) pred {
+	switch {
+	case q.UserNameQuery != nil:
+		return text(func(u *user) string { return u.username }, q.UserNameQuery.UserName, q.UserNameQuery.Method)
+	case q.FirstNameQuery != nil:
+		return text(func(u *user) string { return u.givenName }, q.FirstNameQuery.FirstName, q.FirstNameQuery.Method)
+	case q.LastNameQuery != nil:
+		return text(func(u *user) string { return u.familyName }, q.LastNameQuery.LastName, q.LastNameQuery.Method)
+	case q.NickNameQuery != nil:
+		return text(func(u *user) string { return u.nickName }, q.NickNameQuery.NickName, q.NickNameQuery.Method)
+	case q.DisplayNameQuery != nil:
+		return text(func(u *user) string { return u.displayName }, q.DisplayNameQuery.DisplayName, q.DisplayNameQuery.Method)
+	case q.EmailQuery != nil:
+		return text(func(u *user) string { return u.email }, q.EmailQuery.EmailAddress, q.EmailQuery.Method)
+	case q.PhoneQuery != nil:
+		return text(func(u *user) string { return u.phone }, q.PhoneQuery.Number, q.PhoneQuery.Method)
+	case q.LoginNameQuery != nil:
+		name, m := q.LoginNameQuery.LoginName, textOp(q.LoginNameQuery.Method)
+		return func(u *user, _ *metadataEntry) tri {
+			return triOf(slices.ContainsFunc(u.loginNames(), func(n string) bool { return matchText(n, name, m) }))
+		}
+	case q.StateQuery != nil:
+		state := q.StateQuery.State
+		return func(u *user, _ *metadataEntry) tri { return triOf(u.state == state) }
+	case q.TypeQuery != nil:
+		typ := q.TypeQuery.Type
+		return func(u *user, _ *metadataEntry) tri { return triOf(u.wireType() == typ) }
+	case q.InUserIDsQuery != nil:
+		ids := q.InUserIDsQuery.UserIDs
+		return func(u *user, _ *metadataEntry) tri { return triOf(slices.Contains(ids, u.id)) }
+	case q.InUserEmailsQuery != nil:
+		emails := q.InUserEmailsQuery.UserEmails
+		return func(u *user, _ *metadataEntry) tri { return triOf(u.email != "" && slices.Contains(emails, u.email)) }
+	case q.OrganizationIDQuery != nil:
+		org := q.OrganizationIDQuery.OrganizationID
+		return func(u *user, _ *metadataEntry) tri { return triOf(u.orgID == org) }
+	case q.MetadataKeyFilter != nil:
+		key, m := q.MetadataKeyFilter.Key, buggyKeyFilterOp(q.MetadataKeyFilter.Method)
+		if correctKeyFilterOp {
+			m = textOp(q.MetadataKeyFilter.Method)
+		}
+		return func(_ *user, row *metadataEntry) tri {
+			if row == nil {
+				return triNull
+			}
+			return triOf(matchText(row.key, key, m))
+		}
+	case q.MetadataValueFilter != nil:
+		value, notEqual := q.MetadataValueFilter.Value, q.MetadataValueFilter.Method == zitadel.ByteFilterNotEquals
+		return func(_ *user, row *metadataEntry) tri {
+			if row == nil {
+				return triNull
+			}
+			return triOf(bytes.Equal(row.value, value) != notEqual)
+		}
+	case q.AndQuery != nil:
+		return compileAll(q.AndQuery.Queries, correctKeyFilterOp)
+	case q.OrQuery != nil:
+		ps := make([]pred, len(q.OrQuery.Queries))
+		for i := range q.OrQuery.Queries {
+			ps[i] = compile(&q.OrQuery.Queries[i], correctKeyFilterOp)
+		}
+		return func(u *user, row *metadataEntry) tri {
+			r := triFalse
+			for _, p := range ps {
+				r = r.or(p(u, row))
+			}
+			return r
+		}
+	case q.NotQuery != nil:
+		p := compile(q.NotQuery.Query, correctKeyFilterOp)
+		return func(u *user, row *metadataEntry) tri { return p(u, row).not() }
+	}
+	return func(*user, *metadataEntry) tri { return triFalse }
 }
 
 func (u *user) wireType() zitadel.UserType {
@@ -239,24 +258,42 @@ func (u *user) wireType() zitadel.UserType {
 	return zitadel.UserTypeHuman
 }
 
-// matches reports whether some joined row of u satisfies all queries, the
-// DISTINCT over the users ⟕ user_metadata join.
-func (u *user) matches(qs []zitadel.SearchQuery, correctKeyFilterOp bool) bool {
+// matches reports whether some joined row of u satisfies p, the DISTINCT
+// over the users ⟕ user_metadata join.
+func (u *user) matches(p pred) bool {
 	if len(u.metadata) == 0 {
-		return userFilter{u: u, correctKeyFilterOp: correctKeyFilterOp}.all(qs) == triTrue
+		return p(u, nil) == triTrue
 	}
-	for k, e := range u.metadata {
-		row := &metaRow{key: k, value: e.value}
-		if (userFilter{u: u, row: row, correctKeyFilterOp: correctKeyFilterOp}).all(qs) == triTrue {
+	for i := range u.metadata {
+		if p(u, &u.metadata[i]) == triTrue {
 			return true
 		}
 	}
 	return false
 }
 
+// readableBy returns whether caller may read a user: itself, every user
+// with an instance-wide user.read, the users of its own organization with
+// an organization one (userPermissionCheckV2).
+func readableBy(caller *user) func(*user) bool {
+	all, own := false, false
+	for _, r := range caller.roles {
+		if r.grants(permUserRead) {
+			all = all || r.instanceWide()
+			own = true
+		}
+	}
+	return func(u *user) bool {
+		return all || u.id == caller.id || (own && u.orgID == caller.orgID)
+	}
+}
+
 // listUsers is ListUsers: the caller's readable users matching all queries,
 // sorted by the column (user id when unspecified), descending unless asc;
-// limit 0 means no limit.
+// limit 0 means no limit. Every request filters all users once; the order
+// comes from the cached sort of all users (userOrder) when it is current,
+// otherwise a page near the start is picked from the matches with a heap,
+// and anything deeper sorts all users once for the requests that follow.
 func listUsers(s *Server, caller *user, req *zitadel.ListUsersRequest) (*zitadel.ListUsersResponse, *apiError) {
 	st := s.st
 	if aerr := checkQueries(req.Queries, 0); aerr != nil {
@@ -266,28 +303,152 @@ func listUsers(s *Server, caller *user, req *zitadel.ListUsersRequest) (*zitadel
 	if req.Query != nil {
 		q = *req.Query
 	}
-	var found []*user
-	for _, u := range st.users {
-		if mayRead(caller, u) && u.matches(req.Queries, s.cfg.correctMetadataKeyFilter) {
-			found = append(found, u)
+	offset, limit := uint64(q.Offset), uint64(q.Limit)
+	readable := readableBy(caller)
+	p := compileAll(req.Queries, s.cfg.correctMetadataKeyFilter)
+	match := func(u *user) bool { return readable(u) && u.matches(p) }
+
+	var (
+		found []*user
+		total int
+	)
+	if o := &st.listOrder; (o.version == st.usersVersion && o.column == req.SortingColumn) ||
+		limit == 0 || offset+limit > heapWindow {
+		found, total = st.orderedUsers(req.SortingColumn).page(match, q.Asc, offset, limit)
+	} else {
+		best := &topUsers{order: userOrderFunc(req.SortingColumn, q.Asc), max: offset + limit}
+		for _, u := range st.userList {
+			if match(u) {
+				total++
+				best.offer(u)
+			}
 		}
+		found = page(best.sorted(), offset, limit)
 	}
-	slices.SortFunc(found, func(a, b *user) int {
-		c := cmp.Or(compareBy(req.SortingColumn, a, b), cmp.Compare(a.id, b.id))
-		if !q.Asc {
-			c = -c
-		}
-		return c
-	})
 	resp := &zitadel.ListUsersResponse{Details: &zitadel.ListDetails{
-		TotalResult:       zitadel.Uint64(len(found)),
+		TotalResult:       zitadel.Uint64(total),
 		ProcessedSequence: zitadel.Uint64(st.events),
 		Timestamp:         zitadel.TimestampOf(st.now()),
 	}}
-	for _, u := range page(found, uint64(q.Offset), uint64(q.Limit)) {
+	for _, u := range found {
 		resp.Result = append(resp.Result, u.wire())
 	}
 	return resp, nil
+}
+
+// heapWindow is the largest offset+limit ListUsers picks with a heap
+// rather than from a full sort.
+const heapWindow = 1000
+
+// userOrderFunc compares users by column, then by id, descending unless asc.
+func userOrderFunc(col zitadel.UserFieldName, asc bool) func(a, b *user) int {
+	return func(a, b *user) int {
+		c := cmp.Or(compareBy(col, a, b), cmp.Compare(a.id, b.id))
+		if !asc {
+			c = -c
+		}
+		return c
+	}
+}
+
+// userOrder is every user sorted ascending by a column, valid while the
+// users are unchanged (state.usersVersion).
+type userOrder struct {
+	version uint64
+	column  zitadel.UserFieldName
+	users   []*user
+}
+
+// orderedUsers returns all users sorted by col, sorting them only when
+// they changed since the last sort.
+func (st *state) orderedUsers(col zitadel.UserFieldName) *userOrder {
+	o := &st.listOrder
+	if o.users != nil && o.version == st.usersVersion && o.column == col {
+		return o
+	}
+	users := slices.Clone(st.userList)
+	slices.SortFunc(users, userOrderFunc(col, true))
+	*o = userOrder{version: st.usersVersion, column: col, users: users}
+	return o
+}
+
+// page walks the users in order (reversed unless asc), counting the
+// matches and keeping those from offset, at most limit (0: all).
+func (o *userOrder) page(match func(*user) bool, asc bool, offset, limit uint64) (found []*user, total int) {
+	n := len(o.users)
+	for i := range n {
+		u := o.users[i]
+		if !asc {
+			u = o.users[n-1-i]
+		}
+		if !match(u) {
+			continue
+		}
+		if k := uint64(total); k >= offset && (limit == 0 || k < offset+limit) {
+			found = append(found, u)
+		}
+		total++
+	}
+	return found, total
+}
+
+// topUsers keeps the first max users of an order in a heap whose root is
+// the last of them.
+type topUsers struct {
+	order func(a, b *user) int
+	max   uint64
+	users []*user
+}
+
+func (t *topUsers) offer(u *user) {
+	if uint64(len(t.users)) < t.max {
+		t.users = append(t.users, u)
+		t.up(len(t.users) - 1)
+		return
+	}
+	if t.order(u, t.users[0]) < 0 {
+		t.users[0] = u
+		t.down(0)
+	}
+}
+
+// sorted returns the kept users in order.
+func (t *topUsers) sorted() []*user {
+	slices.SortFunc(t.users, t.order)
+	return t.users
+}
+
+// after reports whether users[i] comes after users[j]: the heap's root is
+// the greatest.
+func (t *topUsers) after(i, j int) bool { return t.order(t.users[i], t.users[j]) > 0 }
+
+func (t *topUsers) up(i int) {
+	for i > 0 {
+		parent := (i - 1) / 2
+		if !t.after(i, parent) {
+			return
+		}
+		t.users[i], t.users[parent] = t.users[parent], t.users[i]
+		i = parent
+	}
+}
+
+func (t *topUsers) down(i int) {
+	n := len(t.users)
+	for {
+		largest, l, r := i, 2*i+1, 2*i+2
+		if l < n && t.after(l, largest) {
+			largest = l
+		}
+		if r < n && t.after(r, largest) {
+			largest = r
+		}
+		if largest == i {
+			return
+		}
+		t.users[i], t.users[largest] = t.users[largest], t.users[i]
+		i = largest
+	}
 }
 
 func compareBy(col zitadel.UserFieldName, a, b *user) int {

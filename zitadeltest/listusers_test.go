@@ -2,6 +2,7 @@ package zitadeltest
 
 import (
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -142,6 +143,57 @@ func TestListUsersPagingAndSorting(t *testing.T) {
 				t.Errorf("totalResult = %q, want %q", total, tt.wantTotal)
 			}
 		})
+	}
+}
+
+// ListUsers picks small pages with a heap and larger ones from a cached
+// sort of all users; both must give the same pages, before and after users
+// change.
+func TestListUsersOrderPaths(t *testing.T) {
+	t.Parallel()
+	s := startFixed(t)
+	for i := range 60 {
+		md := map[string][]byte{"GUEST_CREATED_AT": []byte("x")}
+		if i%7 == 0 {
+			md = nil
+		}
+		// Names repeat so that ties fall back to the user id.
+		if _, err := s.AddHumanUser(NewHuman{UserID: fmt.Sprintf("op-%02d", (i*37)%60), GivenName: fmt.Sprintf("N%d", i%5),
+			FamilyName: "F", Email: fmt.Sprintf("op%d@example.com", i), Metadata: md}); err != nil {
+			t.Fatal(err)
+		}
+		if i%3 == 0 {
+			s.Advance(time.Second)
+		}
+	}
+	filter := `"queries":[{"metadataKeyFilter":{"key":"GUEST_","method":"TEXT_FILTER_METHOD_STARTS_WITH"}}]`
+	for _, col := range []string{"USER_FIELD_NAME_UNSPECIFIED", "USER_FIELD_NAME_CREATION_DATE", "USER_FIELD_NAME_FIRST_NAME"} {
+		for _, asc := range []string{"true", "false"} {
+			sorting := `"sortingColumn":"` + col + `",` + filter
+			all, total := listIDs(t, s, `{"query":{"asc":`+asc+`},`+sorting+`}`) // full sort, cached
+			if total != "51" || len(all) != 51 {
+				t.Fatalf("%s asc=%s: %d users, total %s", col, asc, len(all), total)
+			}
+			for _, w := range [][2]int{{0, 10}, {25, 10}, {45, 10}} {
+				body := fmt.Sprintf(`{"query":{"offset":"%d","limit":%d,"asc":%s},%s}`, w[0], w[1], asc, sorting)
+				listIDs(t, s, `{"query":{"asc":`+asc+`},`+sorting+`}`) // sorts all users again
+				cached, _ := listIDs(t, s, body)
+				// Any change makes the cached sort stale: the heap answers. op-00
+				// is no guest, so the new metadata changes no result.
+				if r := connect(t, s, s.ServiceAccount().PAT, "SetUserMetadata",
+					`{"userId":"op-00","metadata":[{"key":"touched","value":"eA=="}]}`); r.status != http.StatusOK {
+					t.Fatalf("SetUserMetadata: %d %s", r.status, r.body)
+				}
+				heap, _ := listIDs(t, s, body)
+				want := all[w[0]:min(w[0]+w[1], len(all))]
+				if diff := cmp.Diff(want, cached); diff != "" {
+					t.Errorf("%s asc=%s %v cached (-want +got):\n%s", col, asc, w, diff)
+				}
+				if diff := cmp.Diff(want, heap); diff != "" {
+					t.Errorf("%s asc=%s %v heap (-want +got):\n%s", col, asc, w, diff)
+				}
+			}
+		}
 	}
 }
 

@@ -2,7 +2,6 @@ package zitadeltest
 
 import (
 	"cmp"
-	"maps"
 	"slices"
 
 	"github.com/shadowaccounts/shadow/internal/zitadel"
@@ -56,12 +55,12 @@ func deleteUserMetadata(s *Server, caller *user, req *zitadel.DeleteUserMetadata
 		return nil, aerr
 	}
 	for _, k := range req.Keys {
-		if _, ok := u.metadata[k]; !ok {
+		if u.meta(k) == nil {
 			return nil, errMetadataKeyNotExisting()
 		}
 	}
 	for _, k := range req.Keys {
-		delete(u.metadata, k)
+		u.deleteMetadata(k)
 	}
 	st.touch(u)
 	return &zitadel.DeleteUserMetadataResponse{DeletionDate: zitadel.TimestampOf(u.changed)}, nil
@@ -91,26 +90,24 @@ func listUserMetadata(s *Server, caller *user, req *zitadel.ListUserMetadataRequ
 			return nil, aerr
 		}
 	}
-	var keys []string
-	for _, k := range slices.Collect(maps.Keys(u.metadata)) {
-		if metadataFiltersMatch(req.Filters, k) {
-			keys = append(keys, k)
+	var entries []*metadataEntry
+	for i := range u.metadata {
+		if e := &u.metadata[i]; metadataFiltersMatch(req.Filters, e.key) {
+			entries = append(entries, e)
 		}
 	}
-	slices.SortFunc(keys, func(a, b string) int {
-		ea, eb := u.metadata[a], u.metadata[b]
-		c := cmp.Or(ea.created.Compare(eb.created), cmp.Compare(ea.seq, eb.seq))
+	slices.SortFunc(entries, func(a, b *metadataEntry) int {
+		c := cmp.Or(a.created.Compare(b.created), cmp.Compare(a.seq, b.seq))
 		if !p.Asc {
 			c = -c
 		}
 		return c
 	})
-	resp.Pagination.TotalResult = zitadel.Uint64(len(keys))
-	for _, k := range page(keys, uint64(p.Offset), limit) {
-		e := u.metadata[k]
+	resp.Pagination.TotalResult = zitadel.Uint64(len(entries))
+	for _, e := range page(entries, uint64(p.Offset), limit) {
 		resp.Metadata = append(resp.Metadata, zitadel.MetadataEntry{
 			CreationDate: zitadel.TimestampOf(e.created), ChangeDate: zitadel.TimestampOf(e.changed),
-			Key: k, Value: slices.Clone(e.value),
+			Key: e.key, Value: slices.Clone(e.value),
 		})
 	}
 	return resp, nil

@@ -222,7 +222,7 @@ func TestRequestLog(t *testing.T) {
 
 func TestOptionsAndHelpers(t *testing.T) {
 	t.Parallel()
-	for _, opts := range [][]Option{{WithAccessTokenLifetime(0)}, {WithClock(nil)}} {
+	for _, opts := range [][]Option{{WithAccessTokenLifetime(0)}, {WithClock(nil)}, {WithProjectionLag(-time.Second)}, {WithWebKey(WebKey(9))}} {
 		func() {
 			defer func() {
 				if r := recover(); r == nil {

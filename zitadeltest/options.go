@@ -2,6 +2,7 @@ package zitadeltest
 
 import (
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -12,6 +13,8 @@ type config struct {
 	accessTokenLifetime      time.Duration
 	clock                    func() time.Time
 	correctMetadataKeyFilter bool
+	webKey                   WebKey
+	projectionLag            time.Duration
 }
 
 func defaultConfig() config {
@@ -28,6 +31,12 @@ func (c config) validate() error {
 	}
 	if c.clock == nil {
 		errs = append(errs, errors.New("clock must not be nil"))
+	}
+	if c.projectionLag < 0 {
+		errs = append(errs, errors.New("projection lag must not be negative"))
+	}
+	if !c.webKey.valid() {
+		errs = append(errs, fmt.Errorf("unknown web key %v", c.webKey))
 	}
 	return errors.Join(errs...)
 }
@@ -51,4 +60,19 @@ func WithClock(now func() time.Time) Option {
 // ENDS_WITH as CONTAINS (also for the IGNORE_CASE variants).
 func WithCorrectMetadataKeyFilter() Option {
 	return func(c *config) { c.correctMetadataKeyFilter = true }
+}
+
+// WithWebKey sets the kind of the instance's signing keys: WebKeyRSA2048
+// (RS256), ZITADEL's default, or WebKeyECDSAP256 (ES256), which ZITADEL's
+// web key configuration also offers and which signs many times faster.
+func WithWebKey(k WebKey) Option {
+	return func(c *config) { c.webKey = k }
+}
+
+// WithProjectionLag starts the server with ZITADEL's projection lag on, as
+// SetProjectionLag(d) does: the token exchange refuses a user created
+// through the API less than d ago until a GetUserByID reads it. Off by
+// default.
+func WithProjectionLag(d time.Duration) Option {
+	return func(c *config) { c.projectionLag = d }
 }

@@ -39,9 +39,10 @@ type Server struct {
 // with an OIDC application (token exchange, authorization code with PKCE
 // and refresh token grants; auth method none; JWT access tokens; user info
 // in ID tokens), and a service account holding IAM_USER_MANAGER and
-// IAM_END_USER_IMPERSONATOR with a personal access token. The instance's
-// security policy allows impersonation. Invalid options and setup failures
-// panic with a "zitadeltest: " prefix. Call Close when done.
+// IAM_END_USER_IMPERSONATOR with a personal access token, a key file and a
+// client secret. The instance's security policy allows impersonation.
+// Invalid options and setup failures panic with a "zitadeltest: " prefix.
+// Call Close when done.
 func NewServer(opts ...Option) *Server {
 	cfg := defaultConfig()
 	for _, o := range opts {
@@ -50,7 +51,8 @@ func NewServer(opts ...Option) *Server {
 	if err := cfg.validate(); err != nil {
 		panic("zitadeltest: " + err.Error())
 	}
-	s := &Server{cfg: cfg, st: newState(cfg.clock)}
+	s := &Server{cfg: cfg, st: newState(cfg.clock, cfg.webKey)}
+	s.st.projectionLag = cfg.projectionLag
 	s.rpcs = userService()
 	s.mux = s.routes()
 	s.ts = httptest.NewUnstartedServer(http.HandlerFunc(s.serveLogged))
@@ -92,7 +94,10 @@ func (s *Server) ProjectID() string {
 func (s *Server) ClientID() string { return s.clientID }
 
 // ServiceAccount returns the seeded machine user with IAM_USER_MANAGER and
-// IAM_END_USER_IMPERSONATOR and its personal access token.
+// IAM_END_USER_IMPERSONATOR and its credentials: a personal access token,
+// a key file and a client secret. The key file's RSA key is generated once
+// per process and shared by the seeded accounts of all servers (each
+// registers it under its own key id).
 func (s *Server) ServiceAccount() MachineUser { return s.service }
 
 // Now returns the server's current time: the base clock (WithClock) moved
@@ -179,10 +184,12 @@ func (s *Server) seed() {
 		panic("zitadeltest: seed application: " + err.Error())
 	}
 	s.clientID = clientID
-	s.service, err = s.AddMachineUser(NewMachine{
-		Username: "shadow-service",
-		Roles:    []Role{RoleIAMUserManager, RoleIAMEndUserImpersonator},
-	})
+	s.service, err = s.addMachineUser(NewMachine{
+		Username:   "shadow-service",
+		Roles:      []Role{RoleIAMUserManager, RoleIAMEndUserImpersonator},
+		WithKey:    true,
+		WithSecret: true,
+	}, seedKey())
 	if err != nil {
 		panic("zitadeltest: seed service account: " + err.Error())
 	}

@@ -3,6 +3,7 @@ package zitadeltest
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -24,14 +25,21 @@ type state struct {
 	zitadelProjectID string          // ZITADEL's own project: the audience of its APIs
 	apps             map[string]*app // by client id
 	users            map[string]*user
+	userList         []*user           // the users of the map, for scans: a slice ranges much faster
 	usernames        map[string]string // lower-cased username → user id
+	usersVersion     uint64            // bumped by every change to a user (listOrder)
+	listOrder        userOrder         // all users sorted for ListUsers, while current
 	impersonation    bool              // instance security policy enableImpersonation
 
 	tokens   map[string]*token // by bearer value (PAT, opaque) or jti (JWT)
 	refresh  map[string]*refreshToken
+	tokenSeq uint64 // issue order of tokens and refresh tokens
 	authReqs map[string]*authRequest
 	codes    map[string]*authCode
-	key      *signingKey // created on first use
+
+	webKey WebKey    // kind of the signing keys
+	keys   []*webKey // previous key (after RotateKeys) and current key, last; made on first use
+	jwks   []byte    // the JWKS of keys, rendered when they change
 
 	requests []Request
 
@@ -42,9 +50,10 @@ type state struct {
 	projectionLag time.Duration
 }
 
-func newState(clock func() time.Time) *state {
+func newState(clock func() time.Time, key WebKey) *state {
 	return &state{
 		clock:         clock,
+		webKey:        key,
 		orgs:          map[string]*org{},
 		apps:          map[string]*app{},
 		users:         map[string]*user{},
@@ -109,16 +118,23 @@ type user struct {
 	name, description string
 	accessTokenType   zitadel.AccessTokenType
 	roles             []Role
+	keys              map[string]*machineKey // by key id
+	secret            *passwordHash          // client secret
 
-	metadata map[string]*metadataEntry
+	// metadata is a short slice of values rather than a map: ListUsers
+	// scans the entries of every user, and a slice is far cheaper to range.
+	metadata []metadataEntry
 	metaSeq  uint64 // orders entries created at the same instant
 
 	// unprojected marks a user created through the API that no
 	// GetUserByID has read yet (SetProjectionLag).
 	unprojected bool
+
+	listIndex int // position in state.userList
 }
 
 type metadataEntry struct {
+	key              string
 	value            []byte
 	created, changed time.Time
 	seq              uint64
@@ -129,17 +145,36 @@ func (st *state) touch(u *user) {
 	u.changed = st.now()
 	u.sequence++
 	st.events++
+	st.usersVersion++
+}
+
+// meta returns the metadata entry of key, or nil.
+func (u *user) meta(key string) *metadataEntry {
+	for i := range u.metadata {
+		if u.metadata[i].key == key {
+			return &u.metadata[i]
+		}
+	}
+	return nil
 }
 
 // setMetadata sets key to value, keeping the creation date of an existing entry.
 func (u *user) setMetadata(key string, value []byte, at time.Time) {
-	if e, ok := u.metadata[key]; ok {
+	if e := u.meta(key); e != nil {
 		e.value = append([]byte(nil), value...)
 		e.changed = at
 		return
 	}
 	u.metaSeq++
-	u.metadata[key] = &metadataEntry{value: append([]byte(nil), value...), created: at, changed: at, seq: u.metaSeq}
+	u.metadata = append(u.metadata, metadataEntry{key: key, value: append([]byte(nil), value...),
+		created: at, changed: at, seq: u.metaSeq})
+}
+
+// deleteMetadata removes key and reports whether it was there.
+func (u *user) deleteMetadata(key string) bool {
+	n := len(u.metadata)
+	u.metadata = slices.DeleteFunc(u.metadata, func(e metadataEntry) bool { return e.key == key })
+	return len(u.metadata) != n
 }
 
 // loginNames are the user's login names. With the default domain policy
@@ -188,11 +223,14 @@ const (
 )
 
 // token is an issued access token or PAT. Opaque tokens and PATs are found
-// by their bearer value, JWT access tokens by their jti.
+// by their bearer value, JWT access tokens by their jti. Tokens are never
+// forgotten: revoked ones stay for IssuedTokens.
 type token struct {
 	kind      tokenKind
+	seq       uint64
 	id        string // jti of access tokens
 	value     string // bearer value of opaque tokens and PATs; "" for JWTs
+	jwt       bool
 	userID    string
 	clientID  string
 	sessionID string
@@ -203,6 +241,14 @@ type token struct {
 	expiresAt time.Time // zero: never (PATs)
 	authTime  time.Time
 	amr       []string
+	revoked   bool
+}
+
+// addToken stores t, in issue order.
+func (st *state) addToken(t *token) {
+	st.tokenSeq++
+	t.seq = st.tokenSeq
+	st.tokens[t.key()] = t
 }
 
 func (t *token) key() string {
@@ -223,11 +269,14 @@ type actor struct {
 }
 
 type refreshToken struct {
+	seq                         uint64
 	value                       string
 	userID, clientID, sessionID string
 	scopes, audience, amr       []string
-	authTime                    time.Time
+	actor                       *actor
+	authTime, issuedAt          time.Time
 	idleExpiry, absoluteExpiry  time.Time
+	revoked                     bool
 }
 
 // authRequest is an authorization request waiting for the login page.
@@ -248,17 +297,17 @@ type authCode struct {
 	expiresAt time.Time
 }
 
-// dropUserTokens removes the access and refresh tokens of a user, and its
-// PATs too when withPATs is set.
-func (st *state) dropUserTokens(userID string, withPATs bool) {
-	for k, t := range st.tokens {
+// revokeUserTokens revokes the access and refresh tokens of a user, and its
+// PATs too when withPATs is set, and drops its codes.
+func (st *state) revokeUserTokens(userID string, withPATs bool) {
+	for _, t := range st.tokens {
 		if t.userID == userID && (withPATs || t.kind != tokenPAT) {
-			delete(st.tokens, k)
+			t.revoked = true
 		}
 	}
-	for k, r := range st.refresh {
+	for _, r := range st.refresh {
 		if r.userID == userID {
-			delete(st.refresh, k)
+			r.revoked = true
 		}
 	}
 	for k, c := range st.codes {

@@ -34,16 +34,13 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		s.withClient(w, r, gt, s.refreshExchange)
 	case zitadel.GrantTokenExchange:
 		setOp(r, OpTokenExchange)
-		s.withClient(w, r, gt, s.tokenExchange)
-	case zitadel.GrantClientCredentials, zitadel.GrantJWTBearer:
-		// Machine secrets and keys are not modelled yet: these grants are
-		// refused as ZITADEL refuses grants it does not implement.
-		if gt == zitadel.GrantClientCredentials {
-			setOp(r, OpTokenClientCredentials)
-		} else {
-			setOp(r, OpTokenJWTBearer)
-		}
-		writeOAuthError(w, oauthErr(http.StatusBadRequest, "unsupported_grant_type", "%s not supported", gt))
+		s.withClient(w, r, gt, s.exchange)
+	case zitadel.GrantClientCredentials:
+		setOp(r, OpTokenClientCredentials)
+		s.respond(w, s.clientCredentialsGrant, r)
+	case zitadel.GrantJWTBearer:
+		setOp(r, OpTokenJWTBearer)
+		s.respond(w, s.jwtBearerGrant, r)
 	case "":
 		writeOAuthError(w, invalidRequest("grant_type missing"))
 	default:
@@ -51,21 +48,35 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// withClient authenticates the client of a token request, checks that it
-// may use grant and calls next with Server.mu held.
-func (s *Server) withClient(w http.ResponseWriter, r *http.Request, grant string, next func(http.ResponseWriter, *http.Request, *app)) {
+// grantFunc answers a token request with Server.mu held; the tokens it
+// returns are signed after the mutex is released.
+type grantFunc func(r *http.Request) (*pendingTokens, *oauthError)
+
+// respond runs grant under Server.mu, then signs and writes its tokens.
+func (s *Server) respond(w http.ResponseWriter, grant grantFunc, r *http.Request) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	a, oerr := s.st.verifyClient(r, s.URL)
+	p, oerr := grant(r)
+	s.mu.Unlock()
 	if oerr != nil {
 		writeOAuthError(w, oerr)
 		return
 	}
-	if !a.allowsGrant(grant) {
-		writeOAuthError(w, oauthErr(http.StatusBadRequest, "unauthorized_client", "grant_type %q not allowed", grant))
-		return
-	}
-	next(w, r, a)
+	writeJSON(w, http.StatusOK, p.finish())
+}
+
+// withClient authenticates the application of a token request, checks
+// that it may use grant and answers with next.
+func (s *Server) withClient(w http.ResponseWriter, r *http.Request, grant string, next func(*http.Request, *app) (*pendingTokens, *oauthError)) {
+	s.respond(w, func(r *http.Request) (*pendingTokens, *oauthError) {
+		a, oerr := s.st.verifyClient(r, s.URL)
+		if oerr != nil {
+			return nil, oerr
+		}
+		if !a.allowsGrant(grant) {
+			return nil, oauthErr(http.StatusBadRequest, "unauthorized_client", "grant_type %q not allowed", grant)
+		}
+		return next(r, a)
+	}, r)
 }
 
 // clientCredentials are the client authentication parameters of a request.
@@ -107,8 +118,8 @@ func parseClientCredentials(r *http.Request) (clientCredentials, *oauthError) {
 }
 
 // verifyClient authenticates the application of a request by its auth
-// method: nothing for none, the secret for basic and post, the signed
-// assertion for private_key_jwt.
+// method as ZITADEL's VerifyClient does: nothing for none, the secret for
+// basic and post, the signed assertion for private_key_jwt.
 func (st *state) verifyClient(r *http.Request, issuer string) (*app, *oauthError) {
 	cc, oerr := parseClientCredentials(r)
 	if oerr != nil {
@@ -120,15 +131,21 @@ func (st *state) verifyClient(r *http.Request, issuer string) (*app, *oauthError
 	}
 	a := st.apps[id]
 	if a == nil {
-		return nil, oauthErr(http.StatusBadRequest, "invalid_client", "client not found")
+		return nil, oauthErr(http.StatusBadRequest, "invalid_client", "no active client not found")
 	}
 	switch a.authMethod {
 	case AuthMethodBasic, AuthMethodPost:
-		if subtle.ConstantTimeCompare([]byte(cc.secret), []byte(a.secret)) != 1 {
+		switch {
+		case cc.secret == "":
+			return nil, oauthErr(http.StatusBadRequest, "invalid_client", "empty client secret")
+		case subtle.ConstantTimeCompare([]byte(cc.secret), []byte(a.secret)) != 1:
 			return nil, oauthErr(http.StatusBadRequest, "invalid_client", "invalid secret")
 		}
 	case AuthMethodPrivateKeyJWT:
-		if !st.verifyClientAssertion(a, cc.assertion, issuer) {
+		switch {
+		case cc.assertion == "":
+			return nil, oauthErr(http.StatusBadRequest, "invalid_client", "empty client assertion")
+		case !st.verifyClientAssertion(a, cc.assertion, issuer):
 			return nil, oauthErr(http.StatusBadRequest, "invalid_client", "invalid assertion")
 		}
 	}
@@ -198,20 +215,20 @@ type tokenResponse struct {
 
 // issueTokens creates the access token (JWT if the application wants it),
 // a refresh token for offline_access and an ID token for openid.
-func (s *Server) issueTokens(g grant) tokenResponse {
+func (s *Server) issueTokens(g grant) *pendingTokens {
 	st := s.st
 	lifetime := s.cfg.accessTokenLifetime
-	at, t := st.issueAccessToken(s.URL, g, lifetime, g.app.jwtAccessToken)
-	resp := tokenResponse{TokenResponse: zitadel.TokenResponse{
-		AccessToken: at, TokenType: "Bearer", ExpiresIn: accessTokenLifetimeLeft(t.expiresAt, st.now()),
-	}}
+	t, jwt := st.issueAccessToken(s.URL, g, lifetime, g.app.jwtAccessToken)
+	p := &pendingTokens{access: jwt, resp: tokenResponse{TokenResponse: zitadel.TokenResponse{
+		AccessToken: t.value, TokenType: "Bearer", ExpiresIn: accessTokenLifetimeLeft(t.expiresAt, st.now()),
+	}}}
 	if slices.Contains(g.scopes, scopeOfflineAccess) && g.app.allowsGrant(zitadel.GrantRefreshToken) {
-		resp.RefreshToken = st.issueRefreshToken(g)
+		p.resp.RefreshToken = st.issueRefreshToken(g)
 	}
 	if slices.Contains(g.scopes, scopeOpenID) {
-		resp.IDToken = st.issueIDToken(s.URL, g, at, lifetime)
+		p.id = st.idTokenDraft(s.URL, g, lifetime)
 	}
-	return resp
+	return p
 }
 
 // Refresh tokens expire after 30 days unused and 90 days in all
@@ -223,9 +240,11 @@ const (
 
 func (st *state) issueRefreshToken(g grant) string {
 	now := st.now()
+	st.tokenSeq++
 	rt := &refreshToken{
-		value: randomToken(32), userID: g.user.id, clientID: g.app.clientID, sessionID: g.sessionID,
-		scopes: slices.Clone(g.scopes), audience: slices.Clone(g.audience), amr: g.amr, authTime: g.authTime,
+		seq: st.tokenSeq, value: randomToken(32), userID: g.user.id, clientID: g.app.clientID, sessionID: g.sessionID,
+		scopes: slices.Clone(g.scopes), audience: slices.Clone(g.audience), amr: g.amr, actor: g.actor,
+		authTime: g.authTime, issuedAt: now,
 		idleExpiry: now.Add(refreshIdleLifetime), absoluteExpiry: now.Add(refreshAbsoluteLifetime),
 	}
 	st.refresh[rt.value] = rt
@@ -234,38 +253,33 @@ func (st *state) issueRefreshToken(g grant) string {
 
 // refreshExchange is the refresh_token grant: the refresh token is rotated;
 // a scope parameter may narrow the scopes.
-func (s *Server) refreshExchange(w http.ResponseWriter, r *http.Request, a *app) {
+func (s *Server) refreshExchange(r *http.Request, a *app) (*pendingTokens, *oauthError) {
 	st := s.st
 	raw := r.Form.Get("refresh_token")
 	if raw == "" {
-		writeOAuthError(w, invalidRequest("refresh_token missing"))
-		return
+		return nil, invalidRequest("refresh_token missing")
 	}
 	rt := st.refresh[raw]
 	now := st.now()
-	if rt == nil || rt.clientID != a.clientID || !now.Before(rt.idleExpiry) || !now.Before(rt.absoluteExpiry) {
-		writeOAuthError(w, invalidRequest("Errors.User.RefreshToken.Invalid"))
-		return
+	if rt == nil || rt.revoked || rt.clientID != a.clientID || !now.Before(rt.idleExpiry) || !now.Before(rt.absoluteExpiry) {
+		return nil, invalidRequest("Errors.User.RefreshToken.Invalid")
 	}
 	u := st.users[rt.userID]
 	if u == nil {
-		writeOAuthError(w, invalidRequest("Errors.User.RefreshToken.Invalid"))
-		return
+		return nil, invalidRequest("Errors.User.RefreshToken.Invalid")
 	}
 	scopes := rt.scopes
 	if requested := scopeList(r.Form.Get("scope")); len(requested) > 0 {
 		if !containsAll(rt.scopes, requested) {
-			writeOAuthError(w, oauthErr(http.StatusBadRequest, "invalid_scope", ""))
-			return
+			return nil, oauthErr(http.StatusBadRequest, "invalid_scope", "")
 		}
 		scopes = requested
 	}
-	delete(st.refresh, raw)
-	resp := s.issueTokens(grant{
-		user: u, app: a, scopes: scopes, audience: rt.audience, authTime: rt.authTime, amr: rt.amr, sessionID: rt.sessionID,
-	})
-	resp.State = ""
-	writeJSON(w, http.StatusOK, resp)
+	rt.revoked = true
+	return s.issueTokens(grant{
+		user: u, app: a, scopes: scopes, audience: rt.audience, authTime: rt.authTime, amr: rt.amr,
+		actor: rt.actor, sessionID: rt.sessionID,
+	}), nil
 }
 
 // containsAll reports whether scope list a contains every scope of b.

@@ -3,7 +3,6 @@ package zitadeltest
 import (
 	"crypto/sha256"
 	"encoding/base64"
-	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -51,21 +50,21 @@ type grant struct {
 // newSessionID returns the id of a new OIDC session.
 func (st *state) newSessionID() string { return "V2_" + st.newID() }
 
-// issueAccessToken creates an access token for g, as a JWT when jwt is set,
-// and returns its bearer value.
-func (st *state) issueAccessToken(issuer string, g grant, lifetime time.Duration, jwt bool) (string, *token) {
+// issueAccessToken records an access token for g. An opaque token's
+// bearer value is t.value; a JWT comes back as a draft to sign.
+func (st *state) issueAccessToken(issuer string, g grant, lifetime time.Duration, jwt bool) (*token, *jwtDraft) {
 	now := st.now()
 	t := &token{
 		kind: tokenAccess, id: g.sessionID + "-at_" + st.newID(), userID: g.user.id, clientID: g.app.clientID,
 		sessionID: g.sessionID, scopes: slices.Clone(g.scopes), audience: slices.Clone(g.audience),
-		actor: g.actor, issuedAt: now, expiresAt: now.Add(lifetime), authTime: g.authTime, amr: g.amr,
+		actor: g.actor, issuedAt: now, expiresAt: now.Add(lifetime), authTime: g.authTime, amr: g.amr, jwt: jwt,
 	}
 	if !jwt {
 		t.value = randomToken(32)
-		st.tokens[t.value] = t
-		return t.value, t
+		st.addToken(t)
+		return t, nil
 	}
-	st.tokens[t.id] = t
+	st.addToken(t)
 	aud := t.audience
 	if len(aud) == 0 {
 		aud = []string{t.clientID}
@@ -83,12 +82,12 @@ func (st *state) issueAccessToken(issuer string, g grant, lifetime time.Duration
 			claims[k] = v
 		}
 	}
-	return st.sign(claims), t
+	return t, st.draft(claims)
 }
 
-// issueIDToken returns an ID token for g; accessToken, when set, gives the
-// at_hash.
-func (st *state) issueIDToken(issuer string, g grant, accessToken string, lifetime time.Duration) string {
+// idTokenDraft returns the claims of an ID token for g, valid for
+// lifetime; at_hash is added when the access token is known (pendingTokens).
+func (st *state) idTokenDraft(issuer string, g grant, lifetime time.Duration) *jwtDraft {
 	now := st.now()
 	aud := slices.Clone(g.audience)
 	if !slices.Contains(aud, g.app.clientID) {
@@ -113,16 +112,41 @@ func (st *state) issueIDToken(issuer string, g grant, accessToken string, lifeti
 	if g.sessionID != "" {
 		claims["sid"] = g.sessionID
 	}
-	if accessToken != "" {
-		claims["at_hash"] = atHash(accessToken)
-	}
 	if g.actor != nil {
 		claims["act"] = g.actor.claims()
 	}
-	return st.sign(claims)
+	return st.draft(claims)
 }
 
-// atHash is OIDC's at_hash for RS256: the left half of SHA-256, base64url.
+// pendingTokens is a token response whose JWTs are signed by finish, after
+// Server.mu is released.
+type pendingTokens struct {
+	resp       tokenResponse
+	access     *jwtDraft // a JWT access token, signed into resp.AccessToken
+	id         *jwtDraft // an ID token, with the at_hash of the access token
+	idAsAccess bool      // the ID token is the requested token: it goes into access_token
+}
+
+// finish signs the drafts and returns the response.
+func (p *pendingTokens) finish() tokenResponse {
+	if p.access != nil {
+		p.resp.AccessToken = p.access.sign()
+	}
+	if p.id != nil {
+		if p.idAsAccess {
+			p.resp.AccessToken = p.id.sign()
+			return p.resp
+		}
+		if p.resp.AccessToken != "" {
+			p.id.claims["at_hash"] = atHash(p.resp.AccessToken)
+		}
+		p.resp.IDToken = p.id.sign()
+	}
+	return p.resp
+}
+
+// atHash is OIDC's at_hash for RS256 and ES256: the left half of SHA-256,
+// base64url.
 func atHash(accessToken string) string {
 	sum := sha256.Sum256([]byte(accessToken))
 	return base64.RawURLEncoding.EncodeToString(sum[:len(sum)/2])
@@ -164,8 +188,8 @@ func (st *state) userClaims(u *user, scopes []string, standard bool) map[string]
 		case zitadel.ScopeUserMetadata:
 			if len(u.metadata) > 0 {
 				md := make(map[string]string, len(u.metadata))
-				for k, e := range u.metadata {
-					md[k] = base64.RawURLEncoding.EncodeToString(e.value)
+				for _, e := range u.metadata {
+					md[e.key] = base64.RawURLEncoding.EncodeToString(e.value)
 				}
 				c[zitadel.ClaimUserMetadata] = md
 			}
@@ -236,27 +260,23 @@ func scopeAllowed(s string) bool {
 	return strings.HasPrefix(s, scopeZitadelPrefix)
 }
 
-// validateScopes is op.ValidateAuthReqScopes: scopes are required, unknown
-// ones are dropped, and openid must remain.
+// validateScopes is op.ValidateAuthReqScopes: scopes are required and
+// unknown ones are dropped. Since zitadel/oidc#613 (ZITADEL PR #8109,
+// v2.54) openid is no longer required: without it no ID token is issued.
 func validateScopes(scopes []string) ([]string, *oauthError) {
 	if len(scopes) == 0 {
 		return nil, invalidRequest("The scope of your request is missing. Please ensure some scopes are requested. " +
 			"If you have any questions, you may contact the administrator of the application.")
 	}
-	kept := slices.DeleteFunc(slices.Clone(scopes), func(s string) bool { return !scopeAllowed(s) })
-	if !slices.Contains(kept, scopeOpenID) {
-		return nil, oauthErr(http.StatusBadRequest, "invalid_scope", "The scope openid is missing in your request. "+
-			"Please ensure the scope openid is added to the request. "+
-			"If you have any questions, you may contact the administrator of the application.")
-	}
-	return kept, nil
+	return slices.DeleteFunc(slices.Clone(scopes), func(s string) bool { return !scopeAllowed(s) }), nil
 }
 
 // scopeList splits a space-delimited scope parameter.
 func scopeList(s string) []string { return strings.Fields(s) }
 
-// projectAudience adds the projects named by urn:zitadel:iam:org:project:id:<id>:aud
-// scopes that exist ("zitadel" names ZITADEL's own project) to aud.
+// projectAudience is domain.AddAudScopeToAudience: it adds the project
+// named by each urn:zitadel:iam:org:project:id:<id>:aud scope to aud
+// ("zitadel" names ZITADEL's own project), without checking that it exists.
 func (st *state) projectAudience(aud, scopes []string) []string {
 	for _, s := range scopes {
 		rest, ok := strings.CutPrefix(s, scopeProjectIDPrefix)
@@ -270,7 +290,7 @@ func (st *state) projectAudience(aud, scopes []string) []string {
 		if id == "zitadel" {
 			id = st.zitadelProjectID
 		}
-		if (id == st.zitadelProjectID || id == st.projectID) && !slices.Contains(aud, id) {
+		if !slices.Contains(aud, id) {
 			aud = append(aud, id)
 		}
 	}

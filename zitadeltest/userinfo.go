@@ -103,7 +103,7 @@ func (s *Server) serveIntrospect(w http.ResponseWriter, r *http.Request) {
 }
 
 // serveRevoke answers POST /oauth/v2/revoke: the client's access or
-// refresh token is removed; unknown tokens are not an error (RFC 7009).
+// refresh token is revoked; unknown tokens are not an error (RFC 7009).
 func (s *Server) serveRevoke(w http.ResponseWriter, r *http.Request) {
 	setOp(r, OpRevoke)
 	if err := r.ParseForm(); err != nil {
@@ -124,16 +124,16 @@ func (s *Server) serveRevoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if rt := st.refresh[raw]; rt != nil && rt.clientID == a.clientID {
-		delete(st.refresh, raw)
+		rt.revoked = true
 	}
 	if t := st.lookupToken(raw); t != nil && t.kind == tokenAccess && t.clientID == a.clientID {
-		delete(st.tokens, t.key())
+		t.revoked = true
 	}
 	w.WriteHeader(http.StatusOK)
 }
 
 // serveEndSession answers /oidc/v1/end_session: the session named by the
-// id_token_hint ends (its tokens are removed), then the browser goes to
+// id_token_hint ends (its tokens are revoked), then the browser goes to
 // post_logout_redirect_uri when it is registered for the client.
 func (s *Server) serveEndSession(w http.ResponseWriter, r *http.Request) {
 	setOp(r, OpEndSession)
@@ -175,14 +175,14 @@ func (st *state) endSession(sessionID string) {
 	if sessionID == "" {
 		return
 	}
-	for k, t := range st.tokens {
+	for _, t := range st.tokens {
 		if t.sessionID == sessionID {
-			delete(st.tokens, k)
+			t.revoked = true
 		}
 	}
-	for k, rt := range st.refresh {
+	for _, rt := range st.refresh {
 		if rt.sessionID == sessionID {
-			delete(st.refresh, k)
+			rt.revoked = true
 		}
 	}
 }

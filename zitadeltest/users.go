@@ -293,7 +293,8 @@ func (u *user) wire() zitadel.User {
 		PreferredLoginName: u.username,
 	}
 	if u.machine {
-		wu.Machine = &zitadel.MachineUser{Name: u.name, Description: u.description, AccessTokenType: u.accessTokenType}
+		wu.Machine = &zitadel.MachineUser{Name: u.name, Description: u.description, HasSecret: u.secret != nil,
+			AccessTokenType: u.accessTokenType}
 		return wu
 	}
 	nick, display, lang, gender := u.nickName, u.displayName, u.preferredLanguage, u.gender
@@ -369,7 +370,7 @@ func updateUser(s *Server, caller *user, req *zitadel.UpdateUserRequest) (*zitad
 	if renamed {
 		st.setUsername(u, *req.Username)
 		// Active tokens and sessions are invalidated on a username change.
-		st.dropUserTokens(u.id, false)
+		st.revokeUserTokens(u.id, false)
 		dirty = true
 	}
 	if h != nil {
@@ -465,13 +466,12 @@ func (u *user) applyMetadata(md []zitadel.Metadata, at time.Time) bool {
 	changed := false
 	for _, m := range md {
 		if len(m.Value) == 0 {
-			if _, ok := u.metadata[m.Key]; ok {
-				delete(u.metadata, m.Key)
+			if u.deleteMetadata(m.Key) {
 				changed = true
 			}
 			continue
 		}
-		if e, ok := u.metadata[m.Key]; ok && bytes.Equal(e.value, m.Value) {
+		if e := u.meta(m.Key); e != nil && bytes.Equal(e.value, m.Value) {
 			continue
 		}
 		u.setMetadata(m.Key, m.Value, at)
@@ -501,7 +501,12 @@ func deleteUser(s *Server, caller *user, req *zitadel.UserIDRequest) (*zitadel.D
 }
 
 func (st *state) removeUser(u *user) {
+	st.usersVersion++
+	last := st.userList[len(st.userList)-1]
+	st.userList[u.listIndex], last.listIndex = last, u.listIndex
+	st.userList[len(st.userList)-1] = nil
+	st.userList = st.userList[:len(st.userList)-1]
 	delete(st.users, u.id)
 	delete(st.usernames, strings.ToLower(u.username))
-	st.dropUserTokens(u.id, true)
+	st.revokeUserTokens(u.id, true)
 }
