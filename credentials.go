@@ -229,7 +229,8 @@ func (s *jwtProfileSource) Token() (*oauth2.Token, error) {
 	}
 	tok := &oauth2.Token{AccessToken: tr.AccessToken, TokenType: tr.TokenType}
 	if tr.ExpiresIn > 0 {
-		tok.Expiry = s.cfg.now().Add(time.Duration(tr.ExpiresIn) * time.Second)
+		// oauth2's reuse logic compares with time.Now, whatever WithClock says.
+		tok.Expiry = time.Now().Add(time.Duration(tr.ExpiresIn) * time.Second)
 	}
 	return tok, nil
 }
