@@ -1,6 +1,8 @@
 package shadow_test
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -48,4 +50,37 @@ func BenchmarkProvisionImpersonate(b *testing.B) {
 			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "pairs/s")
 		})
 	}
+}
+
+// BenchmarkEnsureGuest measures first intents per second: EnsureGuest
+// with no cookie, that is Provision, the token exchange for a session
+// (access token only, one signature) and the sealed cookie, from parallel
+// goroutines against the fake with its default RSA 2048 key.
+func BenchmarkEnsureGuest(b *testing.B) {
+	fake := zitadeltest.Start(b)
+	mgr, err := shadow.New(fake.Issuer(),
+		shadow.WithOrganization(fake.OrganizationID()),
+		shadow.WithClientID(fake.ClientID()),
+		shadow.WithCredentials(shadow.PAT(fake.ServiceAccount().PAT)),
+		shadow.WithCartStore(memstore.New()),
+		shadow.WithSessionKeys(testSessionKey(b)),
+		shadow.WithHTTPClient(fake.Client()),
+		shadow.WithProvisionLimits(shadow.ProvisionLimits{PerClientPerMinute: -1, GlobalPerMinute: -1}),
+	)
+	if err != nil {
+		b.Fatal(err)
+	}
+	fake.RotateKeys()
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			r := httptest.NewRequestWithContext(b.Context(), http.MethodPost, "https://shop.example/cart", nil)
+			if _, err := mgr.EnsureGuest(httptest.NewRecorder(), r); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "guests/s")
 }

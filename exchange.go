@@ -13,9 +13,13 @@ import (
 	"github.com/shadowaccounts/shadow/internal/zitadel"
 )
 
-// impersonationScope is the scope of every guest token: an ID token, the
-// profile claims and the metadata claim that carries the guest tag.
-const impersonationScope = "openid profile " + zitadel.ScopeUserMetadata
+// sessionScope is the scope of the guest tokens the cookie helpers ask for:
+// the profile claims and the metadata claim that carries the guest tag. No
+// "openid", so ZITADEL signs no ID token the cookie would not keep anyway.
+const sessionScope = "profile " + zitadel.ScopeUserMetadata
+
+// impersonationScope is Impersonate's scope: sessionScope and an ID token.
+const impersonationScope = "openid " + sessionScope
 
 // Impersonate gets a token for the guest by OAuth 2.0 Token Exchange
 // (RFC 8693 §2.1) at ZITADEL's token endpoint (POST /oauth/v2/token,
@@ -35,7 +39,7 @@ const impersonationScope = "openid profile " + zitadel.ScopeUserMetadata
 // user), [ErrImpersonationDisabled] or [ErrPermissionDenied].
 func (m *Manager) Impersonate(ctx context.Context, guestID string) (Token, error) {
 	start := time.Now()
-	tok, err := m.impersonate(ctx, guestID, false)
+	tok, err := m.impersonate(ctx, guestID, false, impersonationScope)
 	m.emit(Event{Kind: EventImpersonated, GuestID: guestID, Duration: time.Since(start), Err: err})
 	return tok, err
 }
@@ -51,9 +55,10 @@ const (
 	lagWait    = 50 * time.Millisecond
 )
 
-// impersonate runs the exchange; fresh says the guest was provisioned just
-// now, so "subject_token invalid" is projection lag, not a missing user.
-func (m *Manager) impersonate(ctx context.Context, guestID string, fresh bool) (Token, error) {
+// impersonate runs the exchange with scope; fresh says the guest was
+// provisioned just now, so "subject_token invalid" is projection lag, not a
+// missing user.
+func (m *Manager) impersonate(ctx context.Context, guestID string, fresh bool, scope string) (Token, error) {
 	if guestID == "" {
 		return Token{}, errors.New("shadow: Impersonate: empty guest id")
 	}
@@ -68,7 +73,7 @@ func (m *Manager) impersonate(ctx context.Context, guestID string, fresh bool) (
 		"actor_token":          {actor},
 		"actor_token_type":     {zitadel.TokenTypeAccessToken},
 		"requested_token_type": {zitadel.TokenTypeJWT},
-		"scope":                {impersonationScope},
+		"scope":                {scope},
 	}
 	var tr *zitadel.TokenResponse
 	wait := lagWait

@@ -209,13 +209,12 @@ func (m *Manager) newGuestSession(ctx context.Context) (Session, error) {
 		return Session{}, err
 	}
 	start := time.Now()
-	tok, err := m.impersonate(ctx, g.ID, true)
+	tok, err := m.impersonate(ctx, g.ID, true, sessionScope)
 	m.emit(Event{Kind: EventImpersonated, GuestID: g.ID, Duration: time.Since(start), Err: err})
 	if err != nil {
 		m.discard(ctx, g.ID)
 		return Session{}, err
 	}
-	tok.IDToken = "" // keeps the cookie well under 4096 bytes
 	s := Session{GuestID: g.ID, Token: tok, Expiry: m.now().Add(m.cfg.sessionLifetime)}
 	if _, err := m.codec.Encode(m.cfg.cookieName, s); err != nil { // fits in a cookie?
 		m.discard(ctx, g.ID)
@@ -237,7 +236,7 @@ func (m *Manager) fresh(ctx context.Context, w http.ResponseWriter, s Session) (
 	v, err, shared := m.renewals.Do(s.GuestID, func() (any, error) {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), provisionTimeout)
 		defer cancel()
-		return m.impersonate(ctx, s.GuestID, false)
+		return m.impersonate(ctx, s.GuestID, false, sessionScope)
 	})
 	if !shared {
 		m.emit(Event{Kind: EventRenewed, GuestID: s.GuestID, Duration: time.Since(start), Err: err})
@@ -252,9 +251,7 @@ func (m *Manager) fresh(ctx context.Context, w http.ResponseWriter, s Session) (
 		}
 		return Session{}, err
 	}
-	tok := v.(Token)
-	tok.IDToken = ""
-	s.Token = tok
+	s.Token = v.(Token)
 	if err := m.WriteSession(w, s); err != nil {
 		return Session{}, err
 	}

@@ -19,8 +19,9 @@ type Session struct {
 	// GuestID is the ZITADEL user id of the guest. It comes only from the
 	// SDK (Provision) and from a sealed cookie, never from request input.
 	GuestID string
-	// Token is the guest's impersonation token. EnsureGuest keeps the
-	// access token only (the ID token would push the cookie past 4096 bytes).
+	// Token is the guest's impersonation token. The cookie helpers ask
+	// ZITADEL for an access token only: no ID token, which the cookie could
+	// not afford (4096 bytes) and the app does not need.
 	Token Token
 	// Expiry is the end of the session; the cookie's Max-Age runs to it and
 	// the codec rejects the value after it.

@@ -88,6 +88,13 @@ func decodeMessage(body []byte, v any, connect bool) error {
 		}
 		return nil
 	}
+	if !hasSnakeKey(body) {
+		// The common case, lowerCamelCase only: one pass. Any error goes
+		// through the slow path below for protojson's message.
+		if err := json.Unmarshal(body, v); err == nil && bytes.HasPrefix(bytes.TrimSpace(body), []byte("{")) {
+			return nil
+		}
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var raw any
@@ -108,6 +115,37 @@ func decodeMessage(body []byte, v any, connect bool) error {
 		return fmt.Errorf("proto: %v", err)
 	}
 	return nil
+}
+
+// hasSnakeKey reports whether a JSON text has an object key with an
+// underscore: a string holding '_' followed by ':'.
+func hasSnakeKey(b []byte) bool {
+	in, esc, underscore := false, false, false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case in && esc:
+			esc = false
+		case in && c == '\\':
+			esc = true
+		case in && c == '"':
+			in = false
+			if underscore {
+				j := i + 1
+				for j < len(b) && (b[j] == ' ' || b[j] == '\t' || b[j] == '\n' || b[j] == '\r') {
+					j++
+				}
+				if j < len(b) && b[j] == ':' {
+					return true
+				}
+			}
+		case in:
+			underscore = underscore || c == '_'
+		case c == '"':
+			in, underscore = true, false
+		}
+	}
+	return false
 }
 
 // camelKeys renames snake_case object keys to lowerCamelCase, recursively.
