@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -52,12 +53,22 @@ func TestCartStore(t *testing.T, newStore NewCartStore) {
 		{"CancelledContext", testCancelled},
 		{"UnicodeSKUs", testUnicode},
 		{"LargeCart", testLargeCart},
+		{"DeleteIdle", testDeleteIdle},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			c.run(t, newStore(t))
 		})
 	}
+}
+
+// IdleCartDeleter is the optional capability of stores that delete carts
+// nobody has written to for a while (pgstore has it). TestCartStore checks
+// it when the store implements it and skips the case, saying so, when not.
+type IdleCartDeleter interface {
+	// DeleteIdle deletes the carts not written for at least olderThan
+	// (> 0) and returns how many it deleted.
+	DeleteIdle(ctx context.Context, olderThan time.Duration) (int64, error)
 }
 
 // itemsOpt compares item lists ignoring order: stores need not keep it.
@@ -392,4 +403,24 @@ func testLargeCart(t *testing.T, s shadow.CartStore) {
 		t.Fatal(err)
 	}
 	wantCart(t, s, "other", want)
+}
+
+func testDeleteIdle(t *testing.T, s shadow.CartStore) {
+	d, ok := s.(IdleCartDeleter)
+	if !ok {
+		t.Skipf("%T does not implement shadowtest.IdleCartDeleter (optional)", s)
+	}
+	mustAdd(t, s, "idle1", shadow.Item{SKU: "a", Quantity: 1})
+	mustAdd(t, s, "idle2", shadow.Item{SKU: "a", Quantity: 1})
+	if n, err := d.DeleteIdle(t.Context(), time.Hour); err != nil || n != 0 {
+		t.Fatalf("DeleteIdle(1h) right after writing = %d, %v; want 0", n, err)
+	}
+	time.Sleep(20 * time.Millisecond) // let the carts become idle for 10 ms
+	mustAdd(t, s, "busy", shadow.Item{SKU: "a", Quantity: 1})
+	n, err := d.DeleteIdle(t.Context(), 10*time.Millisecond)
+	if err != nil || n != 2 {
+		t.Fatalf("DeleteIdle(10ms) = %d, %v; want the 2 idle carts", n, err)
+	}
+	wantCart(t, s, "idle1", nil)
+	wantCart(t, s, "busy", []shadow.Item{{SKU: "a", Quantity: 1}})
 }
