@@ -53,8 +53,15 @@ func TestUpgradeWeakPasswordListsRules(t *testing.T) {
 	if !errors.Is(err, shadow.ErrWeakPassword) || !errors.As(err, &pe) {
 		t.Fatalf("Upgrade with a weak password = %v, want a PasswordPolicyError", err)
 	}
-	if !slices.Contains(pe.Unmet, shadow.RuleMinLength) || pe.Err == nil || pe.Err.ID != "DOMAIN-HuJf6" {
-		t.Errorf("PasswordPolicyError = %+v, want min_length from DOMAIN-HuJf6", pe)
+	want := []shadow.PasswordRule{shadow.RuleMinLength, shadow.RuleUppercase, shadow.RuleNumber, shadow.RuleSymbol}
+	if !slices.Equal(pe.Unmet, want) || pe.MinLength != 8 || pe.Err == nil || pe.Err.ID != "DOMAIN-HuJf6" {
+		t.Errorf("PasswordPolicyError = %+v, want %v from the policy and ZITADEL's DOMAIN-HuJf6", pe, want)
+	}
+	// Without the policy (the settings read fails), ZITADEL's first rule stands.
+	e.fake.FailNext(zitadeltest.OpGetPasswordComplexitySettings, zitadeltest.APIError(zitadeltest.CodePermissionDenied, "AUTH-AWfge", "No matching permissions found"))
+	_, err = e.mgr.Upgrade(t.Context(), g.ID, p)
+	if !errors.As(err, &pe) || !slices.Equal(pe.Unmet, []shadow.PasswordRule{shadow.RuleMinLength}) {
+		t.Errorf("without the policy: %v", err)
 	}
 	if _, ok := e.user(t, g.ID).Metadata["GUEST_CREATED_AT"]; !ok {
 		t.Error("the guest lost its tag in a refused upgrade")

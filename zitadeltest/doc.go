@@ -90,6 +90,9 @@
 //	ListUserMetadata    POST   /v2/users/{userId}/metadata/search
 //	DeleteUserMetadata  DELETE /v2/users/{userId}/metadata?keys=
 //
+// Settings service: GetPasswordComplexitySettings over Connect and as GET
+// /v2/settings/password/complexity, answering ZITADEL's default policy.
+//
 // The API takes "Authorization: Bearer" with a PAT or an access token of
 // the server whose audience holds ZITADEL's project (scope
 // urn:zitadel:iam:org:project:id:zitadel:aud); impersonated tokens are

@@ -168,9 +168,9 @@ func writeFault(w http.ResponseWriter, r *http.Request, f Fault) {
 	e := newError(f.code, f.id, f.msg)
 	p := r.URL.Path
 	switch {
-	case strings.HasPrefix(p, zitadel.UserServicePath):
+	case strings.HasPrefix(p, "/zitadel."): // a Connect service
 		writeConnectError(w, e)
-	case p == "/v2/users" || strings.HasPrefix(p, "/v2/users/"):
+	case strings.HasPrefix(p, "/v2/"):
 		writeGatewayError(w, e)
 	default:
 		writeOAuthError(w, oauthFromAPI(e))
@@ -234,6 +234,8 @@ var pathOps = map[string]Operation{
 	zitadel.PathUserinfo:   OpUserinfo,
 	zitadel.PathRevoke:     OpRevoke,
 	zitadel.PathEndSession: OpEndSession,
+	zitadel.SettingsServicePath + zitadel.MethodGetPasswordComplexitySettings: OpGetPasswordComplexitySettings,
+	"/v2/settings/password/complexity":                                        OpGetPasswordComplexitySettings,
 }
 
 // readBody reads r's body and puts it back for the handlers.

@@ -37,32 +37,34 @@ const (
 	OpUserinfo
 	OpRevoke
 	OpEndSession
+	OpGetPasswordComplexitySettings
 )
 
 var opNames = [...]string{
-	OpUnknown:                "Unknown",
-	OpCreateUser:             "CreateUser",
-	OpGetUserByID:            "GetUserByID",
-	OpUpdateUser:             "UpdateUser",
-	OpDeleteUser:             "DeleteUser",
-	OpListUsers:              "ListUsers",
-	OpSetUserMetadata:        "SetUserMetadata",
-	OpListUserMetadata:       "ListUserMetadata",
-	OpDeleteUserMetadata:     "DeleteUserMetadata",
-	OpToken:                  "Token",
-	OpTokenExchange:          "TokenExchange",
-	OpTokenAuthorizationCode: "TokenAuthorizationCode",
-	OpTokenRefresh:           "TokenRefresh",
-	OpTokenClientCredentials: "TokenClientCredentials",
-	OpTokenJWTBearer:         "TokenJWTBearer",
-	OpDiscovery:              "Discovery",
-	OpKeys:                   "Keys",
-	OpAuthorize:              "Authorize",
-	OpLogin:                  "Login",
-	OpIntrospect:             "Introspect",
-	OpUserinfo:               "Userinfo",
-	OpRevoke:                 "Revoke",
-	OpEndSession:             "EndSession",
+	OpUnknown:                       "Unknown",
+	OpCreateUser:                    "CreateUser",
+	OpGetUserByID:                   "GetUserByID",
+	OpUpdateUser:                    "UpdateUser",
+	OpDeleteUser:                    "DeleteUser",
+	OpListUsers:                     "ListUsers",
+	OpSetUserMetadata:               "SetUserMetadata",
+	OpListUserMetadata:              "ListUserMetadata",
+	OpDeleteUserMetadata:            "DeleteUserMetadata",
+	OpToken:                         "Token",
+	OpTokenExchange:                 "TokenExchange",
+	OpTokenAuthorizationCode:        "TokenAuthorizationCode",
+	OpTokenRefresh:                  "TokenRefresh",
+	OpTokenClientCredentials:        "TokenClientCredentials",
+	OpTokenJWTBearer:                "TokenJWTBearer",
+	OpDiscovery:                     "Discovery",
+	OpKeys:                          "Keys",
+	OpAuthorize:                     "Authorize",
+	OpLogin:                         "Login",
+	OpIntrospect:                    "Introspect",
+	OpUserinfo:                      "Userinfo",
+	OpRevoke:                        "Revoke",
+	OpEndSession:                    "EndSession",
+	OpGetPasswordComplexitySettings: "GetPasswordComplexitySettings",
 }
 
 // String returns the operation's name, e.g. "CreateUser".

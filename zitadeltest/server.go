@@ -150,6 +150,8 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc(zitadel.UserServicePath, s.serveConnect)
 	mux.HandleFunc("/v2/users", s.serveGateway)
 	mux.HandleFunc("/v2/users/", s.serveGateway)
+	mux.HandleFunc(zitadel.SettingsServicePath, s.serveSettings)
+	mux.HandleFunc("/v2/settings/password/complexity", s.serveSettings)
 	mux.HandleFunc(zitadel.PathDiscovery, s.serveDiscovery)
 	mux.HandleFunc(zitadel.PathKeys, s.serveKeys)
 	mux.HandleFunc(zitadel.PathToken, s.serveToken)
