@@ -179,7 +179,7 @@ func TestShopEndToEnd(t *testing.T) {
 	if n := len(fake.Users()); n != users {
 		t.Fatalf("a page view created %d users", n-users)
 	}
-	page := alice.post("/cart/add", url.Values{"sku": {"mug"}})
+	alice.post("/cart/add", url.Values{"sku": {"mug"}})
 	guests := h.guests()
 	if len(guests) != 1 {
 		t.Fatalf("%d guests after the first add, want 1", len(guests))
@@ -189,7 +189,7 @@ func TestShopEndToEnd(t *testing.T) {
 		t.Errorf("guest = %+v", g1)
 	}
 	alice.post("/cart/add", url.Values{"sku": {"mug"}})
-	page = alice.get("/")
+	page := alice.get("/")
 	if diff := cmp.Diff(map[string]string{"mug": "2"}, cart(page)); diff != "" {
 		t.Errorf("guest cart (-want +got):\n%s", diff)
 	}
