@@ -44,21 +44,6 @@ func newWorld(t *testing.T, timeout time.Duration) *world {
 	return w
 }
 
-// withOptions returns a Manager like e.mgr with extra options.
-func (e *env) withOptions(t *testing.T, opts ...shadow.Option) *shadow.Manager {
-	t.Helper()
-	base := []shadow.Option{
-		shadow.WithOrganization(e.fake.OrganizationID()), shadow.WithClientID(e.fake.ClientID()),
-		shadow.WithCredentials(shadow.PAT(e.fake.ServiceAccount().PAT)), shadow.WithCartStore(e.store),
-		shadow.WithSessionKeys(testSessionKey(t)), shadow.WithHTTPClient(e.fake.Client()), shadow.WithClock(e.clock.Now),
-	}
-	m, err := shadow.New(e.fake.Issuer(), append(base, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
 // typed reports whether err is one of the SDK's typed errors.
 func typed(err error) bool {
 	var ae *shadow.APIError

@@ -50,23 +50,30 @@ func testSessionKey(t testing.TB) shadow.SessionKey {
 func newEnv(t *testing.T, opts ...shadow.Option) *env {
 	t.Helper()
 	clk := newTestClock()
-	fake := zitadeltest.Start(t, zitadeltest.WithClock(clk.Now))
-	store := memstore.New()
+	e := &env{fake: zitadeltest.Start(t, zitadeltest.WithClock(clk.Now)), store: memstore.New(), clock: clk}
+	e.mgr = e.withOptions(t, opts...)
+	return e
+}
+
+// withOptions returns a Manager on e's fake, store and clock, with fast
+// retries; opts override those defaults.
+func (e *env) withOptions(t *testing.T, opts ...shadow.Option) *shadow.Manager {
+	t.Helper()
 	base := []shadow.Option{
-		shadow.WithOrganization(fake.OrganizationID()),
-		shadow.WithClientID(fake.ClientID()),
-		shadow.WithCredentials(shadow.PAT(fake.ServiceAccount().PAT)),
-		shadow.WithCartStore(store),
+		shadow.WithOrganization(e.fake.OrganizationID()),
+		shadow.WithClientID(e.fake.ClientID()),
+		shadow.WithCredentials(shadow.PAT(e.fake.ServiceAccount().PAT)),
+		shadow.WithCartStore(e.store),
 		shadow.WithSessionKeys(testSessionKey(t)),
-		shadow.WithHTTPClient(fake.Client()),
-		shadow.WithClock(clk.Now),
+		shadow.WithHTTPClient(e.fake.Client()),
+		shadow.WithClock(e.clock.Now),
 		shadow.WithRetry(shadow.RetryOptions{MinWait: time.Millisecond, MaxWait: 10 * time.Millisecond}),
 	}
-	mgr, err := shadow.New(fake.Issuer(), append(base, opts...)...)
+	mgr, err := shadow.New(e.fake.Issuer(), append(base, opts...)...)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	return &env{fake: fake, mgr: mgr, store: store, clock: clk}
+	return mgr
 }
 
 // user returns the fake's copy of a user, failing the test if absent.

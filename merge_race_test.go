@@ -132,12 +132,5 @@ func TestMergeIntoRacingAdds(t *testing.T) {
 // withStore returns a Manager on the same fake with another store.
 func (e *env) withStore(t *testing.T, s shadow.CartStore) *shadow.Manager {
 	t.Helper()
-	m, err := shadow.New(e.fake.Issuer(),
-		shadow.WithOrganization(e.fake.OrganizationID()), shadow.WithClientID(e.fake.ClientID()),
-		shadow.WithCredentials(shadow.PAT(e.fake.ServiceAccount().PAT)), shadow.WithCartStore(s),
-		shadow.WithSessionKeys(testSessionKey(t)), shadow.WithHTTPClient(e.fake.Client()), shadow.WithClock(e.clock.Now))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
+	return e.withOptions(t, shadow.WithCartStore(s))
 }

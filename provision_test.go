@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -127,18 +126,5 @@ func TestProvisionErrors(t *testing.T) {
 // withPAT returns a Manager on the same fake acting as another machine user.
 func (e *env) withPAT(t *testing.T, pat string) *shadow.Manager {
 	t.Helper()
-	m, err := shadow.New(e.fake.Issuer(),
-		shadow.WithOrganization(e.fake.OrganizationID()),
-		shadow.WithClientID(e.fake.ClientID()),
-		shadow.WithCredentials(shadow.PAT(pat)),
-		shadow.WithCartStore(e.store),
-		shadow.WithSessionKeys(testSessionKey(t)),
-		shadow.WithHTTPClient(e.fake.Client()),
-		shadow.WithClock(e.clock.Now),
-		shadow.WithRetry(shadow.RetryOptions{MinWait: time.Millisecond, MaxWait: 10 * time.Millisecond}),
-	)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
+	return e.withOptions(t, shadow.WithCredentials(shadow.PAT(pat)))
 }

@@ -25,14 +25,7 @@ func (s *Server) serveSettings(w http.ResponseWriter, r *http.Request) {
 			http.NotFound(w, r)
 			return
 		}
-		if r.Method != http.MethodPost {
-			w.Header().Set("Allow", http.MethodPost)
-			w.WriteHeader(http.StatusMethodNotAllowed)
-			return
-		}
-		if !connectJSON(r.Header.Get("Content-Type")) {
-			w.Header().Set("Accept-Post", connectAcceptPost)
-			w.WriteHeader(http.StatusUnsupportedMediaType)
+		if !connectPreamble(w, r) {
 			return
 		}
 		body, _ := io.ReadAll(io.LimitReader(r.Body, maxRequestBytes))

@@ -256,18 +256,7 @@ func (s *Server) serveConnect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	setOp(r, m.operation())
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		w.WriteHeader(http.StatusMethodNotAllowed)
-		return
-	}
-	if !connectJSON(r.Header.Get("Content-Type")) {
-		w.Header().Set("Accept-Post", connectAcceptPost)
-		w.WriteHeader(http.StatusUnsupportedMediaType)
-		return
-	}
-	if v := r.Header.Get("Connect-Protocol-Version"); v != "" && v != "1" {
-		writeConnectError(w, invalidArgument("Connect-Protocol-Version must be %q: got %q", "1", v))
+	if !connectPreamble(w, r) {
 		return
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBytes+1))
@@ -281,6 +270,27 @@ func (s *Server) serveConnect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// connectPreamble applies connect-go's checks before the body: method,
+// content type and protocol version. It answers and returns false when
+// one fails.
+func connectPreamble(w http.ResponseWriter, r *http.Request) bool {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		return false
+	}
+	if !connectJSON(r.Header.Get("Content-Type")) {
+		w.Header().Set("Accept-Post", connectAcceptPost)
+		w.WriteHeader(http.StatusUnsupportedMediaType)
+		return false
+	}
+	if v := r.Header.Get("Connect-Protocol-Version"); v != "" && v != "1" {
+		writeConnectError(w, invalidArgument("Connect-Protocol-Version must be %q: got %q", "1", v))
+		return false
+	}
+	return true
 }
 
 // connectJSON reports whether ct is the Connect unary JSON content type.
