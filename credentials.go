@@ -40,7 +40,8 @@ type Credentials struct {
 const earlyExpiry = time.Minute
 
 // tokenTimeout bounds one service-token request; oauth2.TokenSource has no
-// ctx, so it cannot follow the caller's.
+// ctx, so it cannot follow the caller's (who stops waiting when its ctx
+// ends, see config.bearer).
 const tokenTimeout = 30 * time.Second
 
 // PAT uses a personal access token of a machine user. ZITADEL fixes its
@@ -89,7 +90,9 @@ func ClientCredentials(clientID, secret string) Credentials {
 	return Credentials{kind: "client credentials", source: func(c *config) (oauth2.TokenSource, error) {
 		cc := clientcredentials.Config{ClientID: clientID, ClientSecret: secret, TokenURL: c.issuer + zitadel.PathToken,
 			Scopes: c.serviceScopes(), AuthStyle: oauth2.AuthStyleInHeader}
-		ctx := context.WithValue(zitadel.Idempotent(context.Background()), oauth2.HTTPClient, c.retryClient.StandardClient())
+		// Every token request gets tokenTimeout, whatever the app's client.
+		hc := &http.Client{Transport: c.retryClient.StandardClient().Transport, Timeout: tokenTimeout}
+		ctx := context.WithValue(zitadel.Idempotent(context.Background()), oauth2.HTTPClient, hc)
 		return oauth2.ReuseTokenSourceWithExpiry(nil, cc.TokenSource(ctx), earlyExpiry), nil
 	}}
 }
@@ -225,7 +228,7 @@ func (s *jwtProfileSource) Token() (*oauth2.Token, error) {
 	defer cancel()
 	tr, err := s.cfg.tokenClient().PostToken(ctx, form, nil)
 	if err != nil {
-		return nil, apiErr("JWT profile grant", err)
+		return nil, apiErr(ctx, "JWT profile grant", err)
 	}
 	tok := &oauth2.Token{AccessToken: tr.AccessToken, TokenType: tr.TokenType}
 	if tr.ExpiresIn > 0 {

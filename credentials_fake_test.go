@@ -120,8 +120,16 @@ func TestBadServiceCredentials(t *testing.T) {
 	fake := zitadeltest.Start(t)
 	sa := fake.ServiceAccount()
 	m := managerFor(t, fake, shadow.ClientCredentials(sa.ClientID, "wrong-secret"))
-	if _, err := m.Provision(t.Context()); err == nil {
-		t.Fatal("Provision with a wrong client secret succeeded")
+	_, err := m.Provision(t.Context())
+	var oe *shadow.OAuthError
+	if !errors.As(err, &oe) || errors.Is(err, shadow.ErrUnavailable) || oe.HTTPStatus != 400 {
+		t.Fatalf("Provision with a wrong client secret = %v, want the token endpoint's OAuthError, not ErrUnavailable", err)
+	}
+	bad := fake.ServiceAccount()
+	kf, _ := shadow.KeyFile(bad.KeyFile)
+	fake.FailNext(zitadeltest.OpTokenJWTBearer, zitadeltest.APIError(zitadeltest.CodePermissionDenied, "X-1", "denied"))
+	if _, err := managerFor(t, fake, kf).Provision(t.Context()); !errors.As(err, &oe) || errors.Is(err, shadow.ErrUnavailable) {
+		t.Errorf("Provision with a refused key file = %v, want an OAuthError", err)
 	}
 	if n := fake.Count(zitadeltest.OpCreateUser); n != 0 {
 		t.Errorf("CreateUser sent without a service token")

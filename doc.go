@@ -26,13 +26,15 @@
 // # Invariants
 //
 //  1. No registered user is ever modified or deleted: every write or delete
-//     first checks the guest tag, and Upgrade removes the tag in the same
-//     atomic call that sets the credentials.
+//     first checks the guest tag, under a per-guest lock (WithGuestLocker
+//     across replicas), and Upgrade removes the tag in the same atomic call
+//     that sets the credentials.
 //  2. A guest id comes only from a sealed session or from the SDK itself;
 //     a tampered, forged, expired or foreign cookie is [ErrInvalidSession].
 //  3. No cart data is lost: merge first, delete the guest after; every
 //     step can be repeated.
-//  4. No e-mail is marked verified: Upgrade lets ZITADEL send a code.
+//  4. No e-mail is marked verified unless the app says it verified it
+//     (VerifiedByApp): by default Upgrade lets ZITADEL send a code.
 //  5. Only idempotent requests are retried.
 //
 // # Requirements

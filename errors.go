@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 
+	"golang.org/x/oauth2"
+
 	"github.com/shadowaccounts/shadow/internal/zitadel"
 )
 
@@ -14,8 +16,9 @@ import (
 // returns wrap them together with the [*APIError] or [*OAuthError] that
 // caused them, so [errors.As] still reaches the details.
 var (
-	// ErrNotFound: the user does not exist (HTTP 404 from ZITADEL, or a
-	// subject_token ZITADEL does not know).
+	// ErrNotFound: the user does not exist: ZITADEL answered not_found
+	// (HTTP 404 with a ZITADEL error body), or the token exchange did not
+	// know the subject_token.
 	ErrNotFound = errors.New("shadow: not found")
 	// ErrNotGuest: the target user lacks the guest tag, so the SDK refuses
 	// to modify, impersonate or delete it (DESIGN.md invariant 1).
@@ -34,7 +37,9 @@ var (
 	// ErrPermissionDenied: the service account lacks a role ZITADEL requires
 	// (IAM_USER_MANAGER, IAM_END_USER_IMPERSONATOR or their ORG_ variants).
 	ErrPermissionDenied = errors.New("shadow: permission denied")
-	// ErrRateLimited: ZITADEL answered 429 after every retry.
+	// ErrRateLimited: ZITADEL answered 429 (or resource_exhausted) after
+	// every retry, or EnsureGuest's own provisioning limits refused a new
+	// guest ([*RateLimitError]).
 	ErrRateLimited = errors.New("shadow: rate limited")
 	// ErrInvalidProfile: an Upgrade profile is incomplete or malformed;
 	// nothing was sent to ZITADEL.
@@ -90,7 +95,7 @@ func (e *APIError) Is(target error) bool {
 // OAuthError is an error answer of ZITADEL's token endpoint (RFC 6749
 // §5.2), e.g. {"error":"invalid_request","error_description":"subject_token invalid"}.
 type OAuthError struct {
-	HTTPStatus  int
+	HTTPStatus  int    // e.g. 400; 403 when the impersonation policy is off
 	Code        string // "error", e.g. "invalid_request", "invalid_scope", "unauthorized_client"
 	Description string // "error_description"; ZITADEL puts untranslated message keys here
 }
@@ -125,8 +130,9 @@ func (e *OAuthError) Is(target error) bool {
 }
 
 // apiErr converts the internal client's errors into the public types and
-// names the RPC; other errors pass through with the "shadow:" prefix.
-func apiErr(method string, err error) error {
+// names the operation; ctx is the caller's, to tell its end from a
+// transport failure.
+func apiErr(ctx context.Context, method string, err error) error {
 	if err == nil {
 		return nil
 	}
@@ -139,11 +145,22 @@ func apiErr(method string, err error) error {
 	if errors.As(err, &oe) {
 		return &OAuthError{HTTPStatus: oe.HTTPStatus, Code: oe.Code, Description: oe.Description}
 	}
-	if strings.HasPrefix(err.Error(), "shadow:") {
-		return err
+	var re *oauth2.RetrieveError // a token request of ClientCredentials
+	if errors.As(err, &re) {
+		status := 0
+		if re.Response != nil {
+			status = re.Response.StatusCode
+		}
+		return fmt.Errorf("shadow: ZITADEL %s: service token: %w", method,
+			&OAuthError{HTTPStatus: status, Code: re.ErrorCode, Description: re.ErrorDescription})
 	}
-	if errors.Is(err, context.Canceled) || err == context.DeadlineExceeded {
-		return fmt.Errorf("shadow: ZITADEL %s: %w", method, err) // the caller's ctx ended
+	var pa *APIError
+	var po *OAuthError
+	switch {
+	case errors.As(err, &pa), errors.As(err, &po), errors.Is(err, ErrUnavailable), errors.Is(err, ErrNoSessionCodec):
+		return fmt.Errorf("shadow: ZITADEL %s: %w", method, err) // already classified
+	case ctx.Err() != nil:
+		return fmt.Errorf("shadow: ZITADEL %s: %w", method, ctx.Err()) // the caller's ctx ended
 	}
 	// A network failure or a client timeout: the request may or may not
 	// have reached ZITADEL.

@@ -115,7 +115,7 @@ func ExampleManager_Sweep() {
 			log.Fatal(err)
 		}
 	}
-	rep, err := mgr.Sweep(ctx, shadow.SweepOptions{OlderThan: time.Nanosecond})
+	rep, err := mgr.Sweep(ctx, shadow.SweepOptions{AllowLiveSessions: true, OlderThan: time.Nanosecond})
 	if err != nil {
 		log.Fatal(err)
 	}

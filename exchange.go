@@ -34,8 +34,10 @@ const impersonationScope = "openid " + sessionScope
 // request input. Impersonate refuses users that are not (or no longer)
 // guests with [ErrNotGuest], judged by the guest tag in the issued token's
 // metadata claim (no extra round trip; when the claim is missing it asks
-// ListUserMetadata). The token request is retried on connection errors,
-// 429 and 5xx. Errors: [*OAuthError] matching [ErrNotFound] (unknown
+// ListUserMetadata). The check follows the exchange, so for a user who is
+// no guest ZITADEL still records an impersonation in its audit trail; the
+// token itself is dropped. The token request is retried on connection errors,
+// 429, 502, 503 and 504. Errors: [*OAuthError] matching [ErrNotFound] (unknown
 // user), [ErrImpersonationDisabled] or [ErrPermissionDenied].
 func (m *Manager) Impersonate(ctx context.Context, guestID string) (Token, error) {
 	start := time.Now()
@@ -79,7 +81,7 @@ func (m *Manager) impersonate(ctx context.Context, guestID string, fresh bool, s
 	wait := lagWait
 	for attempt := 0; ; attempt++ {
 		tr, err = m.api.PostToken(ctx, form, m.cfg.clientAuth.apply(m.cfg.issuer, m.cfg.now))
-		err = apiErr("token exchange", err)
+		err = apiErr(ctx, "token exchange", err)
 		if err == nil || !fresh || attempt == lagRetries || !errors.Is(err, ErrNotFound) {
 			break
 		}
@@ -130,7 +132,7 @@ func (m *Manager) checkTokenIsGuest(ctx context.Context, guestID string, access 
 		}
 		return fmt.Errorf("%w: %s", ErrNotGuest, guestID)
 	}
-	tags, err := m.guestTags(ctx, guestID)
+	tags, _, err := m.guestTags(ctx, guestID)
 	if err != nil {
 		return err
 	}

@@ -127,7 +127,7 @@ func TestFaultMatrix(t *testing.T) {
 			}, false},
 		{"Sweep", []zitadeltest.Operation{zitadeltest.OpListUsers, zitadeltest.OpListUserMetadata, zitadeltest.OpDeleteUser},
 			func(t *testing.T, w *world) error {
-				rep, err := w.mgr.Sweep(t.Context(), shadow.SweepOptions{OlderThan: 24 * time.Hour, RequestsPerSecond: -1})
+				rep, err := w.mgr.Sweep(t.Context(), shadow.SweepOptions{AllowLiveSessions: true, OlderThan: 24 * time.Hour, RequestsPerSecond: -1})
 				for _, f := range rep.Failed {
 					if !typed(f.Err) {
 						t.Errorf("sweep failure of %s untyped: %v", f.GuestID, f.Err)

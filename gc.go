@@ -39,6 +39,11 @@ type SweepOptions struct {
 	// Locker, when set, makes the run take the lock "shadow-sweep:<org>"
 	// first; if another replica holds it, Sweep returns ErrSweepLocked.
 	Locker Locker
+	// AllowLiveSessions permits an OlderThan shorter than the Manager's
+	// session lifetime (WithSessionLifetime), which deletes guests whose
+	// cookies are still valid, and their carts. Without it such a Sweep is
+	// refused.
+	AllowLiveSessions bool
 }
 
 // SweepReport says what a Sweep did.
@@ -61,8 +66,9 @@ const (
 	SkipTooYoung   SkipReason = "tag younger than OlderThan"
 	SkipActive     SkipReason = "changed within IdleFor"
 	SkipRegistered SkipReason = "registered user (password or verified e-mail) still tagged"
-	SkipNoTag      SkipReason = "no guest tag any more (upgraded or deleted meanwhile)"
+	SkipNoTag      SkipReason = "no guest tag (upgraded or deleted meanwhile, or only other GUEST_ metadata)"
 	SkipBadTag     SkipReason = "guest tag without a readable time"
+	SkipBusy       SkipReason = "another operation holds the guest"
 )
 
 // SweepSkip is a user Sweep kept, with the reason.
@@ -80,6 +86,12 @@ type SweepFailure struct {
 // ErrSweepLocked is returned by Sweep when another holder has the Locker's lock.
 var ErrSweepLocked = errors.New("shadow: another sweep is running")
 
+// ErrSweepIncomplete is returned by Sweep when ZITADEL's user list kept
+// showing only users the run had already handled (its projection lagging
+// behind the deletions) after several waits: the run stopped early, and
+// the next run continues.
+var ErrSweepIncomplete = errors.New("shadow: sweep stopped early: ZITADEL's user list is not catching up")
+
 // Locker lets replicas agree that only one of them sweeps at a time
 // (pgstore provides one on PostgreSQL advisory locks). Implementations
 // must be safe for concurrent use.
@@ -96,6 +108,7 @@ const (
 	defaultConcurrency = 4
 	defaultSweepRate   = 40 // requests per second, under ZITADEL Cloud's 50
 	lagPauses          = 3  // waits for the list to drop users just deleted
+	lockReleaseTimeout = 10 * time.Second
 )
 
 // Sweep deletes abandoned guests: those whose guest tag is older than
@@ -118,7 +131,7 @@ const (
 // Paging neither skips nor loops: users that stay listed (skipped or
 // failed) are counted into the next offset, and users the eventually
 // consistent list still shows after their deletion are recognized. Reads
-// and deletes are retried on connection errors, 429 and 5xx and paced by
+// and deletes are retried on connection errors, 429, 502, 503 and 504 and paced by
 // RequestsPerSecond. A guest that fails to delete is reported and the run
 // goes on. Sweep returns an error only when it cannot start, when listing
 // fails, or when ctx ends; the report holds what was done until then.
@@ -147,7 +160,7 @@ func (m *Manager) sweepLocked(ctx context.Context, opts SweepOptions, rep *Sweep
 			return ErrSweepLocked
 		}
 		defer func() {
-			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lockReleaseTimeout)
 			defer cancel()
 			if err := release(ctx); err != nil {
 				m.log().Warn("shadow: sweep lock release failed", "err", err)
@@ -175,8 +188,12 @@ type sweepRun struct {
 
 func (m *Manager) newSweepRun(opts SweepOptions, rep *SweepReport) (*sweepRun, error) {
 	var errs []error
-	if opts.OlderThan <= 0 {
+	switch {
+	case opts.OlderThan <= 0:
 		errs = append(errs, errors.New("shadow: Sweep: OlderThan must be positive"))
+	case opts.OlderThan < m.cfg.sessionLifetime && !opts.AllowLiveSessions:
+		errs = append(errs, fmt.Errorf("shadow: Sweep: OlderThan %v is shorter than the session lifetime %v: "+
+			"it would delete guests whose cookies are still valid (set AllowLiveSessions to mean it)", opts.OlderThan, m.cfg.sessionLifetime))
 	}
 	if opts.IdleFor < 0 || opts.MaxDeletes < 0 || opts.Concurrency < 0 {
 		errs = append(errs, errors.New("shadow: Sweep: IdleFor, MaxDeletes and Concurrency must not be negative"))
@@ -254,7 +271,7 @@ func (r *sweepRun) run(ctx context.Context) error {
 			// A full page of users already handled: the list still shows
 			// deleted users. Wait for it to catch up, a bounded number of times.
 			if pauses++; pauses > lagPauses {
-				return nil
+				return ErrSweepIncomplete
 			}
 			if err := sleep(ctx, time.Duration(pauses)*200*time.Millisecond); err != nil {
 				return err
@@ -307,14 +324,26 @@ func (r *sweepRun) one(ctx context.Context, u zitadel.User) (stays bool) {
 		r.skip(u.UserID, SkipActive)
 		return true
 	}
-	tags, err := r.m.guestTags(ctx, u.UserID)
+	unlock, err := r.m.lockGuest(ctx, u.UserID)
+	if err != nil {
+		if errors.Is(err, ErrGuestBusy) {
+			r.skip(u.UserID, SkipBusy)
+		} else {
+			r.fail(u.UserID, err)
+		}
+		return true
+	}
+	defer unlock()
+	tags, listed, err := r.m.guestTags(ctx, u.UserID)
 	if err != nil {
 		r.fail(u.UserID, err)
 		return true
 	}
 	if len(tags) == 0 {
+		// Upgraded or deleted meanwhile (gone from the listing), or only
+		// other GUEST_* metadata (still listed).
 		r.skip(u.UserID, SkipNoTag)
-		return false
+		return listed
 	}
 	for _, t := range tags {
 		switch {

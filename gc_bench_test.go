@@ -123,7 +123,7 @@ func BenchmarkSweep(b *testing.B) {
 				stop, peakOf := sampleHeap()
 				b.StartTimer()
 				start := time.Now()
-				rep, err := mgr.Sweep(b.Context(), shadow.SweepOptions{OlderThan: 24 * time.Hour, Concurrency: workers,
+				rep, err := mgr.Sweep(b.Context(), shadow.SweepOptions{AllowLiveSessions: true, OlderThan: 24 * time.Hour, Concurrency: workers,
 					RequestsPerSecond: -1, PageSize: 1000})
 				total += time.Since(start)
 				b.StopTimer()

@@ -71,7 +71,7 @@ func TestSweepPagesThroughManyGuests(t *testing.T) {
 	e.clock.Advance(48 * time.Hour)
 	keep := e.provision(t)
 	e.fake.ResetRequests()
-	rep, err := e.mgr.Sweep(t.Context(), shadow.SweepOptions{OlderThan: 24 * time.Hour, PageSize: 100, RequestsPerSecond: -1})
+	rep, err := e.mgr.Sweep(t.Context(), shadow.SweepOptions{AllowLiveSessions: true, OlderThan: 24 * time.Hour, PageSize: 100, RequestsPerSecond: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +99,7 @@ func TestSweepReportsFailuresAndGoesOn(t *testing.T) {
 	}
 	e.clock.Advance(48 * time.Hour)
 	e.fake.FailNext(zitadeltest.OpDeleteUser, zitadeltest.Unavailable())
-	rep, err := e.mgr.Sweep(t.Context(), shadow.SweepOptions{OlderThan: 24 * time.Hour, RequestsPerSecond: -1})
+	rep, err := e.mgr.Sweep(t.Context(), shadow.SweepOptions{AllowLiveSessions: true, OlderThan: 24 * time.Hour, RequestsPerSecond: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +110,7 @@ func TestSweepReportsFailuresAndGoesOn(t *testing.T) {
 	if !errors.As(rep.Failed[0].Err, &ae) || ae.HTTPStatus != 503 {
 		t.Errorf("failure = %v, want the 503", rep.Failed[0].Err)
 	}
-	rep, err = e.mgr.Sweep(t.Context(), shadow.SweepOptions{OlderThan: 24 * time.Hour, RequestsPerSecond: -1})
+	rep, err = e.mgr.Sweep(t.Context(), shadow.SweepOptions{AllowLiveSessions: true, OlderThan: 24 * time.Hour, RequestsPerSecond: -1})
 	if err != nil || rep.Deleted != 1 {
 		t.Errorf("second sweep = %+v, %v; want the failed guest deleted", rep, err)
 	}
@@ -119,7 +119,8 @@ func TestSweepReportsFailuresAndGoesOn(t *testing.T) {
 func TestSweepOptionsValidated(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	for _, o := range []shadow.SweepOptions{{}, {OlderThan: -time.Hour}, {OlderThan: time.Hour, PageSize: 5000}} {
+	for _, o := range []shadow.SweepOptions{{}, {OlderThan: -time.Hour}, {OlderThan: 31 * 24 * time.Hour, PageSize: 5000},
+		{OlderThan: 24 * time.Hour}} { // the last: shorter than the 30-day session lifetime
 		if _, err := e.mgr.Sweep(t.Context(), o); err == nil {
 			t.Errorf("Sweep(%+v) succeeded", o)
 		}

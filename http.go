@@ -132,9 +132,14 @@ func (m *Manager) GuestRequired(next http.Handler) http.Handler {
 // made, so the guest keeps its cart.
 //
 // Concurrent first intents of one browser (same browser-id cookie, set by
-// the Middleware, and same client) create one guest: the calls share one
-// provisioning, and a call arriving up to 30 s later, before the browser
-// stored the cookie, gets the same session. New guests are subject to
+// the Middleware, and same client key) create one guest: the calls share
+// one provisioning, and a call arriving up to 10 s later, before the
+// browser stored the cookie, gets the same session. This is the one place
+// where a session goes to a request that did not carry it sealed; the
+// browser id is a random HttpOnly cookie, as secret as the session cookie
+// itself, but unsealed — behind a proxy, supply a ProvisionLimits.ClientKey
+// that reads the client address the proxy vouches for, or the client key
+// adds nothing to it. New guests are subject to
 // WithProvisionLimits: a refusal is a [*RateLimitError] matching
 // [ErrRateLimited]. Call it before writing the response body. Other errors
 // are those of Provision, Impersonate and WriteSession.
@@ -212,12 +217,12 @@ func (m *Manager) newGuestSession(ctx context.Context) (Session, error) {
 	tok, err := m.impersonate(ctx, g.ID, true, sessionScope)
 	m.emit(Event{Kind: EventImpersonated, GuestID: g.ID, Duration: time.Since(start), Err: err})
 	if err != nil {
-		m.discard(ctx, g.ID)
+		m.deleteUnusable(ctx, g.ID)
 		return Session{}, err
 	}
 	s := Session{GuestID: g.ID, Token: tok, Expiry: m.now().Add(m.cfg.sessionLifetime)}
 	if _, err := m.codec.Encode(m.cfg.cookieName, s); err != nil { // fits in a cookie?
-		m.discard(ctx, g.ID)
+		m.deleteUnusable(ctx, g.ID)
 		return Session{}, err
 	}
 	return s, nil
@@ -258,9 +263,9 @@ func (m *Manager) fresh(ctx context.Context, w http.ResponseWriter, s Session) (
 	return s, nil
 }
 
-// discard deletes a guest the SDK created moments ago and could not hand
-// out; failures are left to the Sweep, which finds the guest by its tag.
-func (m *Manager) discard(ctx context.Context, guestID string) {
+// deleteUnusable deletes a guest the SDK created moments ago and could not
+// hand out; failures are left to the Sweep, which finds the guest by its tag.
+func (m *Manager) deleteUnusable(ctx context.Context, guestID string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if err := m.deleteUser(ctx, guestID); err != nil {
@@ -313,7 +318,7 @@ type recentSession struct {
 }
 
 const (
-	recentTTL = 30 * time.Second
+	recentTTL = 10 * time.Second
 	maxRecent = 10_000
 )
 

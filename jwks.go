@@ -23,6 +23,7 @@ type keySet struct {
 	byID      map[string][]jose.JSONWebKey
 	all       []jose.JSONWebKey
 	lastFetch time.Time
+	lastErr   error // of the last fetch; repeated while fetches are throttled
 	inflight  *keyFetch
 }
 
@@ -78,15 +79,16 @@ func (k *keySet) tryCached(jws *jose.JSONWebSignature, kid string) (payload []by
 }
 
 // refresh fetches the JWKS unless another fetch is running (then it waits
-// for that one) or the last one ended less than the interval ago. A failed
-// fetch keeps the last good keys.
+// for that one) or the last one ended less than the interval ago (then it
+// returns that one's error). A failed fetch keeps the last good keys.
 func (k *keySet) refresh(ctx context.Context) error {
 	k.mu.Lock()
 	f := k.inflight
 	if f == nil {
 		if !k.lastFetch.IsZero() && time.Since(k.lastFetch) < k.interval {
+			err := k.lastErr
 			k.mu.Unlock()
-			return nil
+			return err
 		}
 		f = &keyFetch{done: make(chan struct{})}
 		k.inflight = f
@@ -116,6 +118,7 @@ func (k *keySet) fetch(f *keyFetch) {
 		}
 	}
 	k.lastFetch = time.Now()
+	k.lastErr = err
 	k.inflight = nil
 	f.err = err
 	k.mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/shadowaccounts/shadow/internal/zitadel"
@@ -11,9 +12,10 @@ import (
 
 // MergeResult says what MergeInto did.
 type MergeResult struct {
-	// Merged is the guest's cart as it was moved into the user's cart,
-	// combined with the merge policy; empty when there was nothing to move
-	// (a repeated MergeInto, say).
+	// Merged is what moved from the guest's cart into the user's, one line
+	// per SKU with the guest's quantities (before the merge policy combined
+	// them with the user's); empty when there was nothing to move (a
+	// repeated MergeInto, say).
 	Merged Cart
 	// GuestDeleted is true when the guest user is gone from ZITADEL.
 	GuestDeleted bool
@@ -34,11 +36,16 @@ type MergeResult struct {
 //     steps 2 and 3 ran is not left behind.
 //
 // If step 3 fails, the merged cart stays with the user and the guest keeps
-// its tag, so a repeated MergeInto or the Sweep finishes the job. Two
-// concurrent MergeInto calls for one guest are safe: the store moves each
-// item once and the second delete counts as done. userID is the id of the
-// logged-in account, from the app's verified login; the guest id from a
-// sealed session.
+// its tag, so a repeated MergeInto or the Sweep finishes the job. The
+// steps run under the guest's lock (see WithGuestLocker), so an Upgrade of
+// the same guest cannot slip in between the check and the delete. userID is
+// the id of the logged-in account, from the app's verified login; the guest
+// id from a sealed session.
+//
+// Errors: [ErrGuestBusy] (another operation holds the guest), [ErrNotGuest]
+// (also for a tagged user with a password or a verified e-mail, as the
+// official demo's failed upgrades leave), [ErrNotFound], the store's error
+// (wrapped), and [*APIError] or [ErrUnavailable] from ZITADEL.
 func (m *Manager) MergeInto(ctx context.Context, guestID, userID string) (res MergeResult, err error) {
 	start := time.Now()
 	defer func() {
@@ -50,6 +57,11 @@ func (m *Manager) MergeInto(ctx context.Context, guestID, userID string) (res Me
 	case guestID == userID:
 		return MergeResult{}, errors.New("shadow: MergeInto: guest and user are the same user")
 	}
+	unlock, err := m.lockGuest(ctx, guestID)
+	if err != nil {
+		return MergeResult{}, err
+	}
+	defer unlock()
 	if _, err := m.requireGuest(ctx, guestID); err != nil {
 		return MergeResult{}, err
 	}
@@ -66,21 +78,23 @@ func (m *Manager) MergeInto(ctx context.Context, guestID, userID string) (res Me
 	if err != nil {
 		return res, fmt.Errorf("shadow: merge late cart items: %w", err)
 	}
-	res.Merged.Items = append(res.Merged.Items, late.Items...)
+	res.Merged.Items = MergeItems(res.Merged.Items, late.Items, SumQuantities)
 	return res, nil
 }
 
 // requireGuest returns the user's guest tags; ErrNotGuest when it exists
 // without one, and ErrNotFound when it does not exist (GetUserByID, only on
-// that failure path). With WithLegacyMetadata, where an upgraded user can
-// keep its tag for a while, it also reads the user and refuses one with a
-// password or a verified e-mail.
+// that failure path). A tag can outlive an upgrade that was not atomic —
+// with WithLegacyMetadata, or the official demo's upgrade, which leaves its
+// daily GUEST_YY_MM_DD key behind when its last call fails — so then it
+// also reads the user (GetUserByID) and refuses one with a password or a
+// verified e-mail. Callers hold the guest's lock.
 func (m *Manager) requireGuest(ctx context.Context, userID string) ([]guestTag, error) {
-	tags, err := m.guestTags(ctx, userID)
+	tags, _, err := m.guestTags(ctx, userID)
 	if err != nil {
 		return nil, err
 	}
-	if len(tags) > 0 && !m.cfg.legacyMetadata {
+	if len(tags) > 0 && !m.cfg.legacyMetadata && !slices.ContainsFunc(tags, func(t guestTag) bool { return isDailyTagKey(t.Key) }) {
 		return tags, nil
 	}
 	var resp zitadel.GetUserByIDResponse

@@ -70,7 +70,7 @@ func TestConcurrentMergesOfOneGuest(t *testing.T) {
 		switch {
 		case err == nil:
 			ok++
-		case errors.Is(err, shadow.ErrNotFound), errors.Is(err, shadow.ErrNotGuest):
+		case errors.Is(err, shadow.ErrNotFound), errors.Is(err, shadow.ErrNotGuest), errors.Is(err, shadow.ErrGuestBusy):
 		default:
 			t.Errorf("MergeInto: %v", err)
 		}

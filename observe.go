@@ -39,16 +39,17 @@ type Observer func(Event)
 // WithObserver delivers lifecycle events to o (default: none).
 func WithObserver(o Observer) Option { return func(c *config) { c.observer = o } }
 
-// WithLogger logs lifecycle events and retried faults to l (default:
-// silent). Successes log at Debug, failures at Warn.
+// WithLogger logs lifecycle events to l (default: silent): successes at
+// Debug, failures at Warn, with the guest, the duration and the error. The
+// SDK logs nothing else, and never a token or a password.
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
 
-// discard is the silent default logger.
-var discard = slog.New(slog.DiscardHandler)
+// silentLogger is the default logger.
+var silentLogger = slog.New(slog.DiscardHandler)
 
 func (m *Manager) log() *slog.Logger {
 	if m.cfg.logger == nil {
-		return discard
+		return silentLogger
 	}
 	return m.cfg.logger
 }

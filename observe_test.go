@@ -47,7 +47,7 @@ func TestObserverSeesTheLifecycle(t *testing.T) {
 	if _, err := e.mgr.Upgrade(t.Context(), g.ID, shadow.Profile{GivenName: "A", FamilyName: "B", Email: "x@example.com", Password: "weak"}); err == nil {
 		t.Fatal("weak password accepted")
 	}
-	if _, err := e.mgr.Sweep(t.Context(), shadow.SweepOptions{OlderThan: time.Hour, RequestsPerSecond: -1}); err != nil {
+	if _, err := e.mgr.Sweep(t.Context(), shadow.SweepOptions{AllowLiveSessions: true, OlderThan: time.Hour, RequestsPerSecond: -1}); err != nil {
 		t.Fatal(err)
 	}
 	want := []shadow.EventKind{shadow.EventProvisioned, shadow.EventImpersonated, shadow.EventRenewed,

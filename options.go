@@ -48,6 +48,7 @@ type config struct {
 	observer        Observer
 	logger          *slog.Logger
 	limits          ProvisionLimits
+	guestLocker     Locker
 	errs            []error
 }
 
@@ -60,13 +61,20 @@ type RetryOptions struct {
 	MaxWait     time.Duration // longest single wait, Retry-After included; default 5 s
 }
 
-// Defaults.
+// Defaults of the options.
 const (
-	DefaultEmailDomain     = "guest.invalid"
-	DefaultTagKey          = "GUEST_CREATED_AT"
+	// DefaultEmailDomain is the domain of guests' synthetic addresses.
+	DefaultEmailDomain = "guest.invalid"
+	// DefaultTagKey is the metadata key of the guest tag.
+	DefaultTagKey = "GUEST_CREATED_AT"
+	// DefaultSessionLifetime is how long a guest's cookie lives: 30 days.
 	DefaultSessionLifetime = 30 * 24 * time.Hour
-	DefaultRenewBefore     = 5 * time.Minute
-	DefaultCookieName      = "__Host-shadow"
+	// DefaultRenewBefore is how long before its expiry a guest token is
+	// renewed: 5 minutes.
+	DefaultRenewBefore = 5 * time.Minute
+	// DefaultCookieName is the session cookie's name; the __Host- prefix
+	// makes browsers insist on Secure, Path=/ and no Domain.
+	DefaultCookieName = "__Host-shadow"
 	// DefaultInsecureCookieName is the default cookie name with
 	// WithInsecureCookies: browsers refuse the __Host- prefix without Secure.
 	DefaultInsecureCookieName = "shadow"
@@ -309,15 +317,38 @@ func newConfig(issuer string, opts []Option) (config, error) {
 }
 
 // bearer returns the service token for the user service and the exchange.
+// oauth2.TokenSource takes no ctx, so a token request runs on its own
+// timeout (tokenTimeout); the caller stops waiting for it when ctx ends,
+// and the request goes on for the next caller.
 func (c *config) bearer(ctx context.Context) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
-	t, err := c.tokens.Token()
-	if err != nil {
-		return "", err
+	if c.creds.kind == "PAT" { // static: nothing to wait for
+		t, err := c.tokens.Token()
+		if err != nil {
+			return "", err
+		}
+		return t.AccessToken, nil
 	}
-	return t.AccessToken, nil
+	type result struct {
+		t   *oauth2.Token
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		t, err := c.tokens.Token()
+		done <- result{t, err}
+	}()
+	select {
+	case r := <-done:
+		if r.err != nil {
+			return "", r.err
+		}
+		return r.t.AccessToken, nil
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
 }
 
 // defaultHTTPClient is http.DefaultTransport with room for 64 idle

@@ -75,7 +75,7 @@ func (m *Manager) passwordPolicyError(ctx context.Context, password string, refu
 	errors.As(refusal, &ae)
 	pe := &PasswordPolicyError{Unmet: []PasswordRule{passwordRuleIDs[ae.ID]}, Err: ae}
 	var resp zitadel.GetPasswordComplexitySettingsResponse
-	err := apiErr(zitadel.MethodGetPasswordComplexitySettings, m.api.CallService(zitadel.Idempotent(ctx),
+	err := apiErr(ctx, zitadel.MethodGetPasswordComplexitySettings, m.api.CallService(zitadel.Idempotent(ctx),
 		zitadel.SettingsServicePath, zitadel.MethodGetPasswordComplexitySettings,
 		zitadel.GetPasswordComplexitySettingsRequest{Ctx: &zitadel.RequestContext{OrgID: m.cfg.orgID}}, &resp))
 	if err != nil || resp.Settings == nil {

@@ -42,14 +42,16 @@ func TestLifecycleProperties(t *testing.T) {
 // population tracks what the property run created.
 type population struct {
 	mu         sync.Mutex
-	registered []string // existed before the run; their records never change
-	old        []string // abandoned guests: only Sweep touches them
-	young      []string // live guests: Add, Upgrade and MergeInto touch them
-	added      int      // units added by the run
-	upgraded   map[string]bool
+	registered []string          // existed before the run; their records never change
+	old        []string          // abandoned guests: only Sweep touches them
+	young      []string          // live guests: Add, Upgrade and MergeInto touch them
+	added      int               // units added by the run
+	upgraded   map[string]string // guest id → the e-mail its one successful Upgrade set
 	// merging orders Adds against MergeIntos, as an app does by dropping
 	// the guest cookie once the merge returned: an Add never targets a guest
 	// whose merge has finished. (TestMergeIntoRacingAdds covers overlap.)
+	// Upgrades and MergeIntos of one guest race freely: the SDK's per-guest
+	// lock must keep them apart.
 	merging sync.RWMutex
 }
 
@@ -66,7 +68,7 @@ func (p *population) pick(r *rand.Rand, l *[]string) string {
 func runProperties(t *testing.T, seed uint64) {
 	e := newEnv(t, shadow.WithRetry(shadow.RetryOptions{MinWait: time.Millisecond, MaxWait: 5 * time.Millisecond}))
 	r := rand.New(rand.NewPCG(seed, 0))
-	p := &population{upgraded: map[string]bool{}}
+	p := &population{upgraded: map[string]string{}}
 	oldUnits := map[string]int{}
 	for i := range 6 {
 		g := e.provision(t).ID
@@ -112,6 +114,17 @@ func runProperties(t *testing.T, seed uint64) {
 		after, ok := e.fake.User(id)
 		if !ok || !cmp.Equal(u, after) {
 			t.Errorf("seed %d: registered user %s deleted or changed", seed, id)
+		}
+	}
+	// Every successful Upgrade made a registered user that nothing changed
+	// or deleted afterwards (a second Upgrade, a MergeInto, a Sweep).
+	for id, email := range p.upgraded {
+		u, ok := e.fake.User(id)
+		switch {
+		case !ok:
+			t.Errorf("seed %d: upgraded user %s was deleted", seed, id)
+		case u.Username != email || len(u.Metadata) != 0 || !u.HasPassword:
+			t.Errorf("seed %d: upgraded user %s = %+v, want %s untagged with a password", seed, id, u, email)
 		}
 	}
 	units, swept := 0, 0
@@ -181,9 +194,13 @@ func (p *population) step(t *testing.T, e *env, r *rand.Rand, tag string) {
 		switch {
 		case err == nil:
 			p.mu.Lock()
-			p.upgraded[g] = true
+			if prev, ok := p.upgraded[g]; ok {
+				t.Errorf("guest %s upgraded twice (%s, then %s)", g, prev, tag)
+			}
+			p.upgraded[g] = tag + "@example.com"
 			p.mu.Unlock()
-		case errors.Is(err, shadow.ErrNotGuest), errors.Is(err, shadow.ErrNotFound), errors.Is(err, shadow.ErrUnavailable):
+		case errors.Is(err, shadow.ErrNotGuest), errors.Is(err, shadow.ErrNotFound), errors.Is(err, shadow.ErrUnavailable),
+			errors.Is(err, shadow.ErrGuestBusy):
 		default:
 			t.Errorf("Upgrade: %v", err)
 		}
@@ -191,11 +208,12 @@ func (p *population) step(t *testing.T, e *env, r *rand.Rand, tag string) {
 		p.merging.Lock()
 		defer p.merging.Unlock()
 		_, err := e.mgr.MergeInto(ctx, p.pick(r, &p.young), p.pick(r, &p.registered))
-		if err != nil && !errors.Is(err, shadow.ErrNotGuest) && !errors.Is(err, shadow.ErrNotFound) && !errors.Is(err, shadow.ErrUnavailable) {
+		if err != nil && !errors.Is(err, shadow.ErrNotGuest) && !errors.Is(err, shadow.ErrNotFound) &&
+			!errors.Is(err, shadow.ErrUnavailable) && !errors.Is(err, shadow.ErrGuestBusy) {
 			t.Errorf("MergeInto: %v", err)
 		}
 	default: // the abandoned guests are 48 h old, the live ones brand new
-		if _, err := e.mgr.Sweep(ctx, shadow.SweepOptions{OlderThan: 24 * time.Hour, RequestsPerSecond: -1,
+		if _, err := e.mgr.Sweep(ctx, shadow.SweepOptions{AllowLiveSessions: true, OlderThan: 24 * time.Hour, RequestsPerSecond: -1,
 			PageSize: 1 + r.IntN(4), Concurrency: 1 + r.IntN(3)}); err != nil {
 			t.Errorf("Sweep: %v", err)
 		}

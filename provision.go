@@ -18,7 +18,7 @@ import (
 // zitadel-wire.md §4.1; root metadata needs ZITADEL v4.13+).
 //
 // Because the id is chosen here, CreateUser is idempotent and retried on
-// connection errors, 429 and 5xx; a retry answered with "user already
+// connection errors, 429, 502, 503 and 504; a retry answered with "user already
 // exists" (COMMAND-7yiox1isql) means an earlier attempt succeeded. Errors:
 // [*APIError] (matching [ErrPermissionDenied] or [ErrRateLimited] where
 // they apply), ctx's error when it ends first.

@@ -65,6 +65,7 @@ type Manager struct {
 	flights  singleflight.Group // provisioning, by browser key
 	renewals singleflight.Group // token renewal, by guest id
 	recent   recentSessions
+	guests   guestLocks // per-guest lock of Upgrade, MergeInto and Sweep
 }
 
 // New builds a Manager for the ZITADEL instance at issuer (for example
@@ -100,7 +101,7 @@ func (m *Manager) now() time.Time { return m.cfg.now() }
 // it first waits for the run's pacer.
 func (m *Manager) call(ctx context.Context, method string, in, out any) error {
 	if err := pace(ctx); err != nil {
-		return apiErr(method, err)
+		return apiErr(ctx, method, err)
 	}
-	return apiErr(method, m.api.Call(ctx, method, in, out))
+	return apiErr(ctx, method, m.api.Call(ctx, method, in, out))
 }

@@ -28,7 +28,7 @@ func TestSweepDryRun(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ids := oldGuests(t, e, 5)
-	rep, err := e.mgr.Sweep(t.Context(), shadow.SweepOptions{OlderThan: 24 * time.Hour, DryRun: true, RequestsPerSecond: -1})
+	rep, err := e.mgr.Sweep(t.Context(), shadow.SweepOptions{AllowLiveSessions: true, OlderThan: 24 * time.Hour, DryRun: true, RequestsPerSecond: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,14 +47,14 @@ func TestSweepMaxDeletes(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	oldGuests(t, e, 10)
-	rep, err := e.mgr.Sweep(t.Context(), shadow.SweepOptions{OlderThan: 24 * time.Hour, MaxDeletes: 3, Concurrency: 1, RequestsPerSecond: -1})
+	rep, err := e.mgr.Sweep(t.Context(), shadow.SweepOptions{AllowLiveSessions: true, OlderThan: 24 * time.Hour, MaxDeletes: 3, Concurrency: 1, RequestsPerSecond: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if rep.Deleted != 3 || !rep.Capped {
 		t.Errorf("report = %+v, want 3 deleted and capped", rep)
 	}
-	rep, err = e.mgr.Sweep(t.Context(), shadow.SweepOptions{OlderThan: 24 * time.Hour, RequestsPerSecond: -1})
+	rep, err = e.mgr.Sweep(t.Context(), shadow.SweepOptions{AllowLiveSessions: true, OlderThan: 24 * time.Hour, RequestsPerSecond: -1})
 	if err != nil || rep.Deleted != 7 {
 		t.Errorf("second run = %+v, %v; want the other 7 deleted", rep, err)
 	}
@@ -65,7 +65,7 @@ func TestSweepIdleFor(t *testing.T) {
 	e := newEnv(t)
 	ids := oldGuests(t, e, 2)
 	touchUser(t, e, ids[0]) // active just now: its record changed
-	rep, err := e.mgr.Sweep(t.Context(), shadow.SweepOptions{OlderThan: 24 * time.Hour, IdleFor: 2 * time.Hour, RequestsPerSecond: -1})
+	rep, err := e.mgr.Sweep(t.Context(), shadow.SweepOptions{AllowLiveSessions: true, OlderThan: 24 * time.Hour, IdleFor: 2 * time.Hour, RequestsPerSecond: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +104,7 @@ func TestSweepProgressAndConcurrency(t *testing.T) {
 	oldGuests(t, e, 25)
 	var mu sync.Mutex
 	var pages []int
-	rep, err := e.mgr.Sweep(t.Context(), shadow.SweepOptions{OlderThan: 24 * time.Hour, PageSize: 10, Concurrency: 8,
+	rep, err := e.mgr.Sweep(t.Context(), shadow.SweepOptions{AllowLiveSessions: true, OlderThan: 24 * time.Hour, PageSize: 10, Concurrency: 8,
 		RequestsPerSecond: -1, Progress: func(r shadow.SweepReport) {
 			mu.Lock()
 			pages = append(pages, r.Deleted)
@@ -151,14 +151,14 @@ func TestSweepLocker(t *testing.T) {
 	if !ok {
 		t.Fatal("lock")
 	}
-	if _, err := e.mgr.Sweep(t.Context(), shadow.SweepOptions{OlderThan: time.Hour, Locker: l}); !errors.Is(err, shadow.ErrSweepLocked) {
+	if _, err := e.mgr.Sweep(t.Context(), shadow.SweepOptions{AllowLiveSessions: true, OlderThan: time.Hour, Locker: l}); !errors.Is(err, shadow.ErrSweepLocked) {
 		t.Fatalf("Sweep while locked = %v, want ErrSweepLocked", err)
 	}
 	if n := len(e.fake.Requests()); n != 2 { // the two CreateUser calls only
 		t.Errorf("%d requests while locked", n-2)
 	}
 	_ = release(t.Context())
-	rep, err := e.mgr.Sweep(t.Context(), shadow.SweepOptions{OlderThan: time.Hour, Locker: l, RequestsPerSecond: -1})
+	rep, err := e.mgr.Sweep(t.Context(), shadow.SweepOptions{AllowLiveSessions: true, OlderThan: time.Hour, Locker: l, RequestsPerSecond: -1})
 	if err != nil || rep.Deleted != 2 {
 		t.Errorf("Sweep after release = %+v, %v", rep, err)
 	}
@@ -178,7 +178,7 @@ func TestSweepCancelledMidway(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	deleted := 0
-	_, err := e.mgr.Sweep(ctx, shadow.SweepOptions{OlderThan: time.Hour, PageSize: 5, Concurrency: 1, RequestsPerSecond: -1,
+	_, err := e.mgr.Sweep(ctx, shadow.SweepOptions{AllowLiveSessions: true, OlderThan: time.Hour, PageSize: 5, Concurrency: 1, RequestsPerSecond: -1,
 		Progress: func(r shadow.SweepReport) {
 			if deleted = r.Deleted; deleted >= 5 {
 				cancel()
@@ -199,7 +199,7 @@ func TestSweepCancelledMidway(t *testing.T) {
 	if left == 0 || left == 20 {
 		t.Errorf("%d guests left after cancelling midway", left)
 	}
-	rep, err := e.mgr.Sweep(t.Context(), shadow.SweepOptions{OlderThan: time.Hour, RequestsPerSecond: -1})
+	rep, err := e.mgr.Sweep(t.Context(), shadow.SweepOptions{AllowLiveSessions: true, OlderThan: time.Hour, RequestsPerSecond: -1})
 	if err != nil || rep.Deleted != left {
 		t.Errorf("next run = %+v, %v; want the %d left", rep, err, left)
 	}
@@ -210,12 +210,49 @@ func TestSweepRatePaced(t *testing.T) {
 	e := newEnv(t)
 	oldGuests(t, e, 3)
 	start := time.Now()
-	rep, err := e.mgr.Sweep(t.Context(), shadow.SweepOptions{OlderThan: time.Hour, RequestsPerSecond: 20})
+	rep, err := e.mgr.Sweep(t.Context(), shadow.SweepOptions{AllowLiveSessions: true, OlderThan: time.Hour, RequestsPerSecond: 20})
 	if err != nil || rep.Deleted != 3 {
 		t.Fatal(rep, err)
 	}
 	// 1 list + 3 × (read + delete) + 1 final list = 8 requests at 20/s: at least 350 ms.
 	if d := time.Since(start); d < 300*time.Millisecond {
 		t.Errorf("sweep took %v, too fast for 20 requests per second", d)
+	}
+}
+
+// TestSweepPagesPastLookalikes: users listed for other GUEST_* metadata
+// fill whole pages; the sweep pages past them to the guests behind.
+func TestSweepPagesPastLookalikes(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	for i := range 5 {
+		if _, err := e.fake.AddHumanUser(zitadeltest.NewHuman{GivenName: "L", FamilyName: "L",
+			Email: "lookalike" + string(rune('a'+i)) + "@example.com", Metadata: map[string][]byte{"GUEST_NOTE": []byte("x")}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.clock.Advance(time.Second)
+	ids := oldGuests(t, e, 4)
+	rep, err := e.mgr.Sweep(t.Context(), shadow.SweepOptions{AllowLiveSessions: true, OlderThan: time.Hour, PageSize: 2, RequestsPerSecond: -1})
+	if err != nil || rep.Deleted != 4 {
+		t.Fatalf("report = %+v, %v; want the 4 guests behind 5 lookalikes deleted", rep, err)
+	}
+	for _, id := range ids {
+		if _, ok := e.fake.User(id); ok {
+			t.Errorf("guest %s survived", id)
+		}
+	}
+}
+
+// TestSweepRefusesLiveSessionsByDefault: an OlderThan shorter than the
+// session lifetime needs AllowLiveSessions.
+func TestSweepRefusesLiveSessionsByDefault(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, shadow.WithSessionLifetime(7*24*time.Hour))
+	if _, err := e.mgr.Sweep(t.Context(), shadow.SweepOptions{OlderThan: 24 * time.Hour}); err == nil {
+		t.Error("a sweep of guests with live cookies ran without AllowLiveSessions")
+	}
+	if _, err := e.mgr.Sweep(t.Context(), shadow.SweepOptions{OlderThan: 7 * 24 * time.Hour, RequestsPerSecond: -1}); err != nil {
+		t.Errorf("OlderThan equal to the session lifetime: %v", err)
 	}
 }

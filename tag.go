@@ -60,8 +60,11 @@ type guestTag struct {
 }
 
 // guestTags reads the user's guest tags with ListUserMetadata (a read,
-// retried). A user with no tag, or no longer existing, gives none.
-func (m *Manager) guestTags(ctx context.Context, userID string) ([]guestTag, error) {
+// retried). A user with no tag, or no longer existing, gives none. listed
+// reports whether the user still has a metadata key that Sweep's
+// ListUsers filter matches (a guest tag, or another key starting with
+// "GUEST_"), that is whether the user stays in the sweep's listing.
+func (m *Manager) guestTags(ctx context.Context, userID string) (tags []guestTag, listed bool, err error) {
 	req := zitadel.ListUserMetadataRequest{UserID: userID, Pagination: &zitadel.PaginationRequest{Limit: 1000, Asc: true}}
 	if strings.HasPrefix(m.cfg.tagKey, dailyTagPrefix) {
 		req.Filters = []zitadel.MetadataSearchFilter{{KeyFilter: &zitadel.MetadataKeyFilter{
@@ -69,14 +72,16 @@ func (m *Manager) guestTags(ctx context.Context, userID string) ([]guestTag, err
 	}
 	var resp zitadel.ListUserMetadataResponse
 	if err := m.call(zitadel.Idempotent(ctx), zitadel.MethodListUserMetadata, req, &resp); err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	var tags []guestTag
 	for _, e := range resp.Metadata {
+		if strings.HasPrefix(e.Key, dailyTagPrefix) || e.Key == m.cfg.tagKey {
+			listed = true
+		}
 		if m.isTagKey(e.Key) {
 			t, _ := tagTime(e.Key, e.Value)
 			tags = append(tags, guestTag{Key: e.Key, Created: t})
 		}
 	}
-	return tags, nil
+	return tags, listed, nil
 }

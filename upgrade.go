@@ -47,22 +47,29 @@ type UpgradeResult struct {
 // with an empty value). The e-mail is verified as p.Verification says:
 // by default ZITADEL sends a code and the address stays unverified.
 //
+// The check and the update run under the guest's lock (see
+// WithGuestLocker): ZITADEL has no conditional update, and without the lock
+// a double-submitted form could upgrade the guest twice, overwriting the
+// account the first request created.
+//
 // With WithLegacyMetadata (ZITADEL v4.1 to v4.12, whose UpdateUser has
 // no metadata) the tag is removed by a DeleteUserMetadata after the
-// UpdateUser succeeded, so a failure never leaves an untagged guest; a user
-// left tagged after a successful UpdateUser has a password, which makes
-// every guest check (MergeInto, Sweep) treat it as registered, and Sweep
-// removes the stale tag.
+// UpdateUser succeeded, so a failure never leaves an untagged guest. A user
+// left tagged after a successful UpdateUser has a password, so every guest
+// check (Upgrade, MergeInto, Sweep) treats it as registered and leaves it
+// alone; the stale tag stays (the SDK changes no registered user).
 //
 // UpdateUser is not idempotent and is sent once, without retries. A
 // username change makes ZITADEL revoke the guest's tokens, so the app
 // should clear the guest session (ClearSession) and log the user in.
 //
-// Errors: [ErrInvalidProfile] before any call; [ErrNotGuest] or
-// [ErrNotFound]; [ErrEmailTaken] when another user holds the e-mail as
+// Errors: [ErrInvalidProfile] before any call; [ErrGuestBusy]; [ErrNotGuest]
+// or [ErrNotFound]; [ErrEmailTaken] when another user holds the e-mail as
 // username; [*PasswordPolicyError] (matching [ErrWeakPassword]) listing the
-// unmet complexity rules; [*APIError] for the rest. After any error but
-// ErrTagNotRemoved the user is unchanged.
+// unmet complexity rules; [*APIError] for other refusals, after which the
+// user is unchanged. [ErrUnavailable] means ZITADEL's answer was lost: the
+// upgrade may or may not have happened (it is all or nothing), and trying
+// again tells which (ErrNotGuest once it did).
 func (m *Manager) Upgrade(ctx context.Context, guestID string, p Profile) (res UpgradeResult, err error) {
 	start := time.Now()
 	defer func() { m.emit(Event{Kind: EventUpgraded, GuestID: guestID, Duration: time.Since(start), Err: err}) }()
@@ -73,6 +80,11 @@ func (m *Manager) Upgrade(ctx context.Context, guestID string, p Profile) (res U
 	if err != nil {
 		return UpgradeResult{}, err
 	}
+	unlock, err := m.lockGuest(ctx, guestID)
+	if err != nil {
+		return UpgradeResult{}, err
+	}
+	defer unlock()
 	tags, err := m.requireGuest(ctx, guestID)
 	if err != nil {
 		return UpgradeResult{}, err
@@ -105,8 +117,9 @@ func (m *Manager) Upgrade(ctx context.Context, guestID string, p Profile) (res U
 }
 
 // ErrTagNotRemoved: with WithLegacyMetadata, the user was upgraded but
-// the guest tag could not be removed afterwards. The user is registered
-// and protected (it has a password); Sweep removes the stale tag.
+// the guest tag could not be removed afterwards. The user is registered and
+// protected (it has a password, so no guest check accepts it); the stale
+// tag stays.
 var ErrTagNotRemoved = errors.New("shadow: user upgraded, guest tag not yet removed")
 
 // upgradeRequest is the UpdateUser of an upgrade, without the tag removal.

@@ -121,7 +121,7 @@ func TestLegacyMetadataUpgrade(t *testing.T) {
 			t.Errorf("MergeInto of the registered user = %v, want ErrNotGuest", err)
 		}
 		e.clock.Advance(365 * 24 * time.Hour)
-		rep, err := e.mgr.Sweep(t.Context(), shadow.SweepOptions{OlderThan: time.Hour, RequestsPerSecond: -1})
+		rep, err := e.mgr.Sweep(t.Context(), shadow.SweepOptions{AllowLiveSessions: true, OlderThan: time.Hour, RequestsPerSecond: -1})
 		if err != nil {
 			t.Fatal(err)
 		}

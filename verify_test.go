@@ -282,6 +282,14 @@ func TestVerifierKeepsLastGoodKeys(t *testing.T) {
 	if _, err := v.Verify(t.Context(), sign(t, keys[0], "k0", nil)); err != nil {
 		t.Errorf("known key while the JWKS is down: %v", err)
 	}
+	// Within the refresh interval no new fetch is made, and the outage is
+	// still reported as such (a 503 in the middleware), not as a bad token.
+	throttled := newTestVerifier(t, srv.URL, shadow.WithKeyRefreshInterval(time.Hour))
+	for range 2 {
+		if _, err := throttled.Verify(t.Context(), sign(t, keys[1], "k1", nil)); !errors.Is(err, shadow.ErrKeysUnavailable) {
+			t.Errorf("throttled verification during an outage = %v, want ErrKeysUnavailable", err)
+		}
+	}
 }
 
 func TestVerifierMiddleware(t *testing.T) {

@@ -56,7 +56,7 @@ func run(ctx context.Context, addr, baseURL string) error {
 		defer demo.Close()
 		env = &demo.cfg
 	}
-	s, err := newShop(*env, baseURL)
+	s, err := newShop(*env, baseURL, demo != nil)
 	if err != nil {
 		return err
 	}

@@ -72,6 +72,7 @@ type shop struct {
 	issuer  string
 	client  *http.Client
 	secure  bool
+	demo    bool // on the embedded fake: the admin page is served
 	mu      sync.Mutex
 	logins  map[string]login        // login cookie value → customer
 	pending map[string]pendingLogin // OAuth state → PKCE verifier
@@ -82,7 +83,7 @@ const (
 	stateCookie = "shop_oauth_state"
 )
 
-func newShop(cfg config, baseURL string) (*shop, error) {
+func newShop(cfg config, baseURL string, demo bool) (*shop, error) {
 	hc := cfg.HTTPClient
 	if hc == nil {
 		hc = &http.Client{Timeout: 30 * time.Second}
@@ -113,7 +114,7 @@ func newShop(cfg config, baseURL string) (*shop, error) {
 	}
 	issuer := strings.TrimSuffix(cfg.Issuer, "/")
 	return &shop{
-		mgr: mgr, store: store, issuer: issuer, client: hc, secure: secure,
+		mgr: mgr, store: store, issuer: issuer, client: hc, secure: secure, demo: demo,
 		oauth: &oauth2.Config{
 			ClientID:    cfg.ClientID,
 			RedirectURL: strings.TrimSuffix(baseURL, "/") + "/callback",
@@ -145,7 +146,11 @@ func (s *shop) Handler() http.Handler {
 	mux.HandleFunc("GET /callback", s.callback)
 	mux.HandleFunc("POST /logout", s.logout)
 	mux.HandleFunc("GET /admin", s.admin)
-	mux.HandleFunc("POST /admin/sweep", s.sweep)
+	if s.demo {
+		// The sweep button has no authentication: it exists only on the
+		// embedded fake. Against a real ZITADEL, sweep with examples/sweep.
+		mux.HandleFunc("POST /admin/sweep", s.sweep)
+	}
 	return s.mgr.Middleware(mux)
 }
 
@@ -414,19 +419,20 @@ func (s *shop) currentLogin(r *http.Request) *login {
 }
 
 type adminPage struct {
+	Demo      bool
 	OlderThan string
 	Report    *shadow.SweepReport
 	Error     string
 }
 
 func (s *shop) admin(w http.ResponseWriter, r *http.Request) {
-	render(w, "admin.html", adminPage{OlderThan: "720h"})
+	render(w, "admin.html", adminPage{Demo: s.demo, OlderThan: "720h"})
 }
 
 // sweep runs Sweep with the form's age. A real shop runs it from cron
 // (see examples/sweep) and guards the admin page.
 func (s *shop) sweep(w http.ResponseWriter, r *http.Request) {
-	p := adminPage{OlderThan: r.FormValue("older_than")}
+	p := adminPage{Demo: true, OlderThan: r.FormValue("older_than")}
 	d, err := time.ParseDuration(p.OlderThan)
 	if err != nil || d <= 0 {
 		p.Error = "older than: give a positive duration such as 720h or 1s"
@@ -434,7 +440,9 @@ func (s *shop) sweep(w http.ResponseWriter, r *http.Request) {
 		render(w, "admin.html", p)
 		return
 	}
-	rep, err := s.mgr.Sweep(r.Context(), shadow.SweepOptions{OlderThan: d})
+	// A demo on the embedded fake: sweeping guests younger than their
+	// cookies is allowed here to show the effect at once.
+	rep, err := s.mgr.Sweep(r.Context(), shadow.SweepOptions{OlderThan: d, AllowLiveSessions: true})
 	p.Report = &rep
 	if err != nil {
 		p.Error = err.Error()

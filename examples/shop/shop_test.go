@@ -48,7 +48,7 @@ func startShop(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(demo.Close)
-	s, err := newShop(demo.cfg, srv.URL)
+	s, err := newShop(demo.cfg, srv.URL, true)
 	if err != nil {
 		t.Fatal(err)
 	}

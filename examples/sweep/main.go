@@ -49,6 +49,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, hc *htt
 	maxDeletes := fs.Int("max", 0, "delete at most this many guests (0: no cap)")
 	rps := fs.Float64("rate", 40, "ZITADEL requests per second (ZITADEL Cloud allows 50)")
 	concurrency := fs.Int("concurrency", 4, "guests handled at once")
+	allowLive := fs.Bool("allow-live-sessions", false, "allow -older-than below the 30-day session lifetime")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -56,9 +57,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, hc *htt
 	if err != nil {
 		fmt.Fprintln(stderr, "sweep:", err)
 		return 2
-	}
-	if hc != nil {
-		cfg.client = hc
 	}
 	var store shadow.CartStore = memstore.New()
 	var locker shadow.Locker
@@ -79,8 +77,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, hc *htt
 		}
 		store, locker = ps, pgstore.NewLocker(pool)
 	}
-	mgr, err := shadow.New(cfg.issuer, shadow.WithOrganization(cfg.orgID), shadow.WithClientID(cfg.clientID),
-		shadow.WithCredentials(shadow.PAT(cfg.pat)), shadow.WithCartStore(store), shadow.WithHTTPClient(cfg.client))
+	opts := []shadow.Option{shadow.WithOrganization(cfg.orgID), shadow.WithClientID(cfg.clientID),
+		shadow.WithCredentials(shadow.PAT(cfg.pat)), shadow.WithCartStore(store)}
+	if hc != nil {
+		opts = append(opts, shadow.WithHTTPClient(hc))
+	}
+	mgr, err := shadow.New(cfg.issuer, opts...)
 	if err != nil {
 		fmt.Fprintln(stderr, "sweep:", err)
 		return 2
@@ -88,7 +90,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, hc *htt
 	start := time.Now()
 	rep, err := mgr.Sweep(ctx, shadow.SweepOptions{
 		OlderThan: *olderThan, IdleFor: *idleFor, DryRun: *dryRun, MaxDeletes: *maxDeletes,
-		RequestsPerSecond: *rps, Concurrency: *concurrency, Locker: locker,
+		RequestsPerSecond: *rps, Concurrency: *concurrency, Locker: locker, AllowLiveSessions: *allowLive,
 		Progress: func(r shadow.SweepReport) {
 			fmt.Fprintf(stderr, "sweep: %s scanned %d, eligible %d, deleted %d, skipped %d, failed %d\n",
 				time.Since(start).Round(time.Second), r.Scanned, r.Eligible, r.Deleted, len(r.Skipped), len(r.Failed))

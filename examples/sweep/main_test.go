@@ -49,16 +49,16 @@ func sweep(t *testing.T, fake *zitadeltest.Server, env map[string]string, args .
 func TestSweepCommand(t *testing.T) {
 	t.Parallel()
 	fake, env := setup(t, 3, "")
-	code, out, _ := sweep(t, fake, env, "-older-than", "1ns", "-dry-run")
+	code, out, _ := sweep(t, fake, env, "-older-than", "1ns", "-allow-live-sessions", "-dry-run")
 	if code != 0 || !strings.Contains(out, "eligible 3, deleted 0") || !strings.Contains(out, "dry run") {
 		t.Fatalf("dry run: exit %d, %q", code, out)
 	}
-	code, out, progress := sweep(t, fake, env, "-older-than", "1ns", "-max", "2", "-rate", "-1")
+	code, out, progress := sweep(t, fake, env, "-older-than", "1ns", "-allow-live-sessions", "-max", "2", "-rate", "-1")
 	if code != 0 || !strings.Contains(out, "deleted 2") || !strings.Contains(out, "stopped at -max") || !strings.Contains(progress, "scanned") {
 		t.Fatalf("capped run: exit %d, %q, progress %q", code, out, progress)
 	}
 	fake.SetFault(zitadeltest.OpDeleteUser, zitadeltest.APIError(zitadeltest.CodeInternal, "COMMAND-x", "boom"))
-	code, out, _ = sweep(t, fake, env, "-older-than", "1ns", "-concurrency", "1")
+	code, out, _ = sweep(t, fake, env, "-older-than", "1ns", "-allow-live-sessions", "-concurrency", "1")
 	if code != 1 || !strings.Contains(out, "failed 1") {
 		t.Fatalf("failing run: exit %d, %q; want 1", code, out)
 	}
@@ -91,13 +91,13 @@ func TestSweepCommandWithPostgres(t *testing.T) {
 	if err != nil || !ok {
 		t.Fatalf("TryLock: %v %v", ok, err)
 	}
-	if code, _, _ := sweep(t, fake, env, "-older-than", "1ns"); code != 3 {
+	if code, _, _ := sweep(t, fake, env, "-older-than", "1ns", "-allow-live-sessions"); code != 3 {
 		t.Errorf("while another holds the lock: exit %d, want 3", code)
 	}
 	if err := release(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	if code, out, _ := sweep(t, fake, env, "-older-than", "1ns", "-rate", "-1"); code != 0 || !strings.Contains(out, "deleted 2") {
+	if code, out, _ := sweep(t, fake, env, "-older-than", "1ns", "-allow-live-sessions", "-rate", "-1"); code != 0 || !strings.Contains(out, "deleted 2") {
 		t.Errorf("after release: exit %d, %q", code, out)
 	}
 }

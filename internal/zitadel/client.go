@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/hashicorp/go-retryablehttp"
 )
@@ -124,7 +123,7 @@ func (c *Client) do(req *retryablehttp.Request) (int, []byte, error) {
 		if ctxErr := req.Context().Err(); ctxErr != nil {
 			return 0, nil, ctxErr
 		}
-		return 0, nil, unwrapRetryError(err)
+		return 0, nil, err
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
@@ -135,16 +134,4 @@ func (c *Client) do(req *retryablehttp.Request) (int, []byte, error) {
 		return 0, nil, fmt.Errorf("response larger than %d bytes", maxResponseBytes)
 	}
 	return resp.StatusCode, body, nil
-}
-
-// unwrapRetryError strips retryablehttp's "giving up after N attempts"
-// wrapping from a *url.Error so callers see the network error itself.
-func unwrapRetryError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) && strings.Contains(ue.Err.Error(), "giving up after") {
-		if inner := errors.Unwrap(ue.Err); inner != nil {
-			return inner
-		}
-	}
-	return err
 }

@@ -3,6 +3,7 @@ package zitadel
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 )
 
@@ -156,7 +157,7 @@ func (e *StatusError) Error() string {
 	if e.ID != "" {
 		b.WriteString(" " + e.ID)
 	}
-	b.WriteString(" (HTTP " + http.StatusText(e.HTTPStatus) + ")")
+	b.WriteString(" (HTTP " + strconv.Itoa(e.HTTPStatus) + ")")
 	if e.Message != "" {
 		b.WriteString(": " + e.Message)
 	}
