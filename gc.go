@@ -33,8 +33,9 @@ type SweepOptions struct {
 	// PageSize is how many users one ListUsers page holds (default 100,
 	// at most 1000).
 	PageSize int
-	// Progress, when set, receives a copy of the report after each page.
-	// It runs on the sweeping goroutine and must return quickly.
+	// Progress, when set, receives a copy of the report after each page is
+	// handed out and once at the end. It runs on the sweeping goroutine and
+	// must return quickly.
 	Progress func(SweepReport)
 	// Locker, when set, makes the run take the lock "shadow-sweep:<org>"
 	// first; if another replica holds it, Sweep returns ErrSweepLocked.
@@ -182,8 +183,14 @@ type sweepRun struct {
 
 	mu       sync.Mutex
 	rep      *SweepReport
-	deletes  int // deletions started, for MaxDeletes
-	stayKeys map[string]bool
+	deletes  int             // deletions started, for MaxDeletes
+	stayKeys map[string]bool // handled users that stay in the listing
+	inFlight map[string]bool // users handed to a worker
+	// gone remembers recently deleted users, which the eventually
+	// consistent list may still show for a while; bounded so that memory
+	// stays page-sized.
+	gone     *recentSet
+	finished chan struct{} // a worker finished a user
 }
 
 func (m *Manager) newSweepRun(opts SweepOptions, rep *SweepReport) (*sweepRun, error) {
@@ -210,7 +217,8 @@ func (m *Manager) newSweepRun(opts SweepOptions, rep *SweepReport) (*sweepRun, e
 	}
 	now := m.now()
 	r := &sweepRun{m: m, opts: opts, cutoff: now.Add(-opts.OlderThan), size: size, rep: rep,
-		workers: opts.Concurrency, stayKeys: map[string]bool{}}
+		workers: opts.Concurrency, stayKeys: map[string]bool{}, inFlight: map[string]bool{},
+		gone: newRecentSet(4 * size), finished: make(chan struct{}, 1)}
 	if r.workers == 0 {
 		r.workers = defaultConcurrency
 	}
@@ -228,83 +236,142 @@ func (m *Manager) newSweepRun(opts SweepOptions, rep *SweepReport) (*sweepRun, e
 
 func (r *sweepRun) run(ctx context.Context) error {
 	ctx = withPacer(ctx, r.limit)
-	// gone remembers recently deleted users, which the eventually
-	// consistent list may still show for a while; bounded so that memory
-	// stays page-sized.
-	gone := newRecentSet(4 * r.size)
+	// Workers take users one by one, across pages: the next page is read
+	// while the last users of this one are still being handled, so no
+	// worker waits at a page boundary.
+	work := make(chan zitadel.User)
+	var wg sync.WaitGroup
+	for range r.workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for u := range work {
+				r.finish(u.UserID, r.one(ctx, u))
+			}
+		}()
+	}
+	err := r.dispatch(ctx, work)
+	close(work)
+	wg.Wait()
+	if r.opts.Progress != nil {
+		r.opts.Progress(r.snapshot())
+	}
+	if err == nil {
+		err = ctx.Err()
+	}
+	return err
+}
+
+// dispatch pages through the listing and hands each user not handled yet
+// to the workers. The offset of a page is the number of users known to
+// stay listed: they sort before every unhandled user, so no unhandled user
+// is skipped, while users being handled or just deleted (which the list
+// may still show) are recognized and passed over.
+func (r *sweepRun) dispatch(ctx context.Context, work chan<- zitadel.User) error {
 	pauses := 0
 	for {
-		page, err := r.m.listGuests(ctx, uint64(len(r.stayKeys)), r.size)
+		page, err := r.m.listGuests(ctx, uint64(r.stayCount()), r.size)
 		if err != nil {
 			return err
 		}
 		done := len(page) < r.size
-		var todo []zitadel.User
+		handed := 0
 		for _, u := range page {
-			if r.stayKeys[u.UserID] || gone.has(u.UserID) {
+			if r.known(u.UserID) {
 				continue
 			}
 			if u.Details != nil && !u.Details.CreationDate.IsZero() && !u.Details.CreationDate.Before(r.cutoff) {
 				done = true // sorted by creation date: nothing after this is old enough
 				break
 			}
-			todo = append(todo, u)
-		}
-		stays := r.process(ctx, todo)
-		for i, u := range todo {
-			if stays[i] {
-				r.stayKeys[u.UserID] = true
-			} else {
-				gone.add(u.UserID)
+			if ctx.Err() != nil || r.capped() {
+				return nil
+			}
+			r.start(u.UserID)
+			select {
+			case work <- u:
+				handed++
+			case <-ctx.Done():
+				r.finish(u.UserID, true)
+				return nil
 			}
 		}
 		if r.opts.Progress != nil {
 			r.opts.Progress(r.snapshot())
 		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
 		if done || r.capped() {
 			return nil
 		}
-		if len(todo) == 0 {
-			// A full page of users already handled: the list still shows
-			// deleted users. Wait for it to catch up, a bounded number of times.
-			if pauses++; pauses > lagPauses {
-				return ErrSweepIncomplete
-			}
-			if err := sleep(ctx, time.Duration(pauses)*200*time.Millisecond); err != nil {
-				return err
-			}
+		if handed > 0 {
+			pauses = 0
+			continue
+		}
+		// Nothing new on a full page: users still being handled fill it (wait
+		// for one to finish), or the list still shows deleted users (wait
+		// for it to catch up, a bounded number of times).
+		if r.waitInFlight(ctx) {
+			continue
+		}
+		if pauses++; pauses > lagPauses {
+			return ErrSweepIncomplete
+		}
+		if err := sleep(ctx, time.Duration(pauses)*200*time.Millisecond); err != nil {
+			return nil
 		}
 	}
 }
 
-// process handles users with the run's concurrency and reports, per user,
-// whether it stays in the tag listing.
-func (r *sweepRun) process(ctx context.Context, users []zitadel.User) []bool {
-	stays := make([]bool, len(users))
-	work := make(chan int)
-	var wg sync.WaitGroup
-	for range min(r.workers, len(users)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range work {
-				stays[i] = r.one(ctx, users[i])
-			}
-		}()
+// start marks a user as handed to a worker.
+func (r *sweepRun) start(id string) {
+	r.mu.Lock()
+	r.inFlight[id] = true
+	r.mu.Unlock()
+}
+
+// finish records a handled user: it stays listed (skipped or failed) or
+// is gone.
+func (r *sweepRun) finish(id string, stays bool) {
+	r.mu.Lock()
+	delete(r.inFlight, id)
+	if stays {
+		r.stayKeys[id] = true
+	} else {
+		r.gone.add(id)
 	}
-	for i := range users {
-		if ctx.Err() != nil {
-			stays[i] = true // not handled: it stays listed
-			continue
-		}
-		work <- i
+	r.mu.Unlock()
+	select {
+	case r.finished <- struct{}{}:
+	default:
 	}
-	close(work)
-	wg.Wait()
-	return stays
+}
+
+// known reports whether the user was handled or is being handled.
+func (r *sweepRun) known(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.stayKeys[id] || r.inFlight[id] || r.gone.has(id)
+}
+
+func (r *sweepRun) stayCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.stayKeys)
+}
+
+// waitInFlight waits until a user being handled is done; it reports
+// false at once when none is.
+func (r *sweepRun) waitInFlight(ctx context.Context) bool {
+	r.mu.Lock()
+	n := len(r.inFlight)
+	r.mu.Unlock()
+	if n == 0 {
+		return false
+	}
+	select {
+	case <-r.finished:
+	case <-ctx.Done():
+	}
+	return true
 }
 
 // one re-checks and deletes one candidate; it reports whether the user

@@ -124,7 +124,7 @@ func BenchmarkSweep(b *testing.B) {
 				b.StartTimer()
 				start := time.Now()
 				rep, err := mgr.Sweep(b.Context(), shadow.SweepOptions{AllowLiveSessions: true, OlderThan: 24 * time.Hour, Concurrency: workers,
-					RequestsPerSecond: -1, PageSize: 1000})
+					RequestsPerSecond: -1})
 				total += time.Since(start)
 				b.StopTimer()
 				stop()
