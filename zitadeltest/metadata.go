@@ -15,18 +15,30 @@ const (
 	metadataMaxLimit     = 1000
 )
 
-// setUserMetadata is SetUserMetadata: an empty list fails before the user
-// is looked up; an empty value deletes the key (v4.13+).
-func setUserMetadata(s *Server, caller *user, req *zitadel.SetUserMetadataRequest) (*zitadel.SetUserMetadataResponse, *apiError) {
-	st := s.st
-	if len(req.Metadata) == 0 {
+// metadataTarget applies the checks Set and DeleteUserMetadata share, in
+// ZITADEL's order: an empty list (n entries) fails before the user is looked
+// up, an unknown user is a failed precondition, then the caller needs
+// user.write on the user's organization.
+func metadataTarget(st *state, caller *user, userID string, n int) (*user, *apiError) {
+	if n == 0 {
 		return nil, errMetadataNoData()
 	}
-	u := st.users[req.UserID]
+	u := st.users[userID]
 	if u == nil {
 		return nil, errUserNotFound(zitadel.CodeFailedPrecondition, idMetadataUserNotFound)
 	}
 	if aerr := checkPermission(caller, permUserWrite, u.orgID); aerr != nil {
+		return nil, aerr
+	}
+	return u, nil
+}
+
+// setUserMetadata is SetUserMetadata: an empty list fails before the user
+// is looked up; an empty value deletes the key (v4.13+).
+func setUserMetadata(s *Server, caller *user, req *zitadel.SetUserMetadataRequest) (*zitadel.SetUserMetadataResponse, *apiError) {
+	st := s.st
+	u, aerr := metadataTarget(st, caller, req.UserID, len(req.Metadata))
+	if aerr != nil {
 		return nil, aerr
 	}
 	for _, m := range req.Metadata {
@@ -44,14 +56,8 @@ func setUserMetadata(s *Server, caller *user, req *zitadel.SetUserMetadataReques
 // call and nothing is deleted.
 func deleteUserMetadata(s *Server, caller *user, req *zitadel.DeleteUserMetadataRequest) (*zitadel.DeleteUserMetadataResponse, *apiError) {
 	st := s.st
-	if len(req.Keys) == 0 {
-		return nil, errMetadataNoData()
-	}
-	u := st.users[req.UserID]
-	if u == nil {
-		return nil, errUserNotFound(zitadel.CodeFailedPrecondition, idMetadataUserNotFound)
-	}
-	if aerr := checkPermission(caller, permUserWrite, u.orgID); aerr != nil {
+	u, aerr := metadataTarget(st, caller, req.UserID, len(req.Keys))
+	if aerr != nil {
 		return nil, aerr
 	}
 	for _, k := range req.Keys {
