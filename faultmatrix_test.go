@@ -92,7 +92,7 @@ func (w *world) checkInvariants(t *testing.T, swept bool) {
 // and the invariants hold either way.
 func TestFaultMatrix(t *testing.T) {
 	t.Parallel()
-	const timeout = 150 * time.Millisecond
+	const timeout = 400 * time.Millisecond
 	faults := map[string]zitadeltest.Fault{
 		"503":             zitadeltest.Unavailable(),
 		"429":             zitadeltest.RateLimited(0),
