@@ -187,7 +187,13 @@ func (m *Manager) EnsureGuest(w http.ResponseWriter, r *http.Request) (Session, 
 	if err != nil {
 		return Session{}, err
 	}
-	return s, m.WriteSession(w, s)
+	if err := m.WriteSession(w, s); err != nil {
+		if errors.Is(err, ErrSessionTooLarge) {
+			m.deleteUnusable(ctx, s.GuestID) // no cookie can ever carry it
+		}
+		return Session{}, err
+	}
+	return s, nil
 }
 
 // ErrNoSessionCodec is returned by the cookie helpers of a Manager built
@@ -220,12 +226,7 @@ func (m *Manager) newGuestSession(ctx context.Context) (Session, error) {
 		m.deleteUnusable(ctx, g.ID)
 		return Session{}, err
 	}
-	s := Session{GuestID: g.ID, Token: tok, Expiry: m.now().Add(m.cfg.sessionLifetime)}
-	if _, err := m.codec.Encode(m.cfg.cookieName, s); err != nil { // fits in a cookie?
-		m.deleteUnusable(ctx, g.ID)
-		return Session{}, err
-	}
-	return s, nil
+	return Session{GuestID: g.ID, Token: tok, Expiry: m.now().Add(m.cfg.sessionLifetime)}, nil
 }
 
 // fresh renews s's token when it expires within the renewal window; one
