@@ -46,7 +46,7 @@ const tokenTimeout = 30 * time.Second
 
 // PAT uses a personal access token of a machine user. ZITADEL fixes its
 // scopes at creation and exempts it from the audience check, so it serves
-// both the user service and the token exchange as is (zitadel-wire.md
+// both the user service and the token exchange as is (docs/zitadel.md
 // §5.1). No token request is ever made.
 func PAT(token string) Credentials {
 	token = strings.TrimSpace(token)
@@ -61,7 +61,7 @@ func PAT(token string) Credentials {
 // KeyFile uses a machine user's key file as ZITADEL downloads it:
 // {"type":"serviceaccount","keyId":…,"key":"-----BEGIN RSA PRIVATE KEY-----…",
 // "expirationDate":…,"userId":…}, with a PKCS#1 or PKCS#8 RSA key. Tokens
-// come from the JWT profile grant (RFC 7523 §2.1; zitadel-wire.md §5.2): an
+// come from the JWT profile grant (RFC 7523 §2.1; docs/zitadel.md §5.2): an
 // RS256 assertion with "kid" = keyId, "iss" = "sub" = userId, "aud" = the
 // issuer, valid for one hour. A malformed file gives an error naming the
 // field; an expired key fails in New.

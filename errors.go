@@ -21,7 +21,7 @@ var (
 	// know the subject_token.
 	ErrNotFound = errors.New("shadow: not found")
 	// ErrNotGuest: the target user lacks the guest tag, so the SDK refuses
-	// to modify, impersonate or delete it (DESIGN.md invariant 1).
+	// to modify, impersonate or delete it (docs/architecture.md invariant 1).
 	ErrNotGuest = errors.New("shadow: user is not a guest")
 	// ErrEmailTaken: Upgrade collides with an existing account's e-mail or
 	// username; the app should offer to log in and merge instead.
@@ -51,7 +51,7 @@ var (
 
 // APIError is an error answer of ZITADEL's user service, parsed from the
 // Connect body (code string, details[].debug) or the REST gateway body
-// (numeric code, details[].@type), zitadel-wire.md §3.
+// (numeric code, details[].@type), docs/zitadel.md §3.
 type APIError struct {
 	HTTPStatus int    // e.g. 400
 	Code       string // Connect code, e.g. "failed_precondition"
@@ -111,7 +111,7 @@ func (e *OAuthError) Error() string {
 // Is maps the error onto the sentinels: ErrImpersonationDisabled for the
 // security policy, ErrPermissionDenied for a missing impersonation role,
 // ErrNotFound for an unknown subject, ErrRateLimited for HTTP 429 and
-// ErrUnavailable for HTTP 502, 503 and 504 (zitadel-wire.md §6.6).
+// ErrUnavailable for HTTP 502, 503 and 504 (docs/zitadel.md §6.6).
 func (e *OAuthError) Is(target error) bool {
 	switch target {
 	case ErrUnavailable:

@@ -23,7 +23,7 @@ const impersonationScope = "openid " + sessionScope
 
 // Impersonate gets a token for the guest by OAuth 2.0 Token Exchange
 // (RFC 8693 §2.1) at ZITADEL's token endpoint (POST /oauth/v2/token,
-// zitadel-wire.md §6): subject_token is the guest's user id with
+// docs/zitadel.md §6): subject_token is the guest's user id with
 // subject_token_type urn:zitadel:params:oauth:token-type:user_id,
 // actor_token the service account's token, requested_token_type
 // urn:ietf:params:oauth:token-type:jwt, scope "openid profile
@@ -48,7 +48,7 @@ func (m *Manager) Impersonate(ctx context.Context, guestID string) (Token, error
 
 // Projection lag: ZITADEL reads the subject from an eventually consistent
 // projection, so an exchange right after CreateUser may answer
-// "subject_token invalid" (zitadel-wire.md §6.7). After a Provision the SDK
+// "subject_token invalid" (docs/zitadel.md §6.7). After a Provision the SDK
 // then reads the user once with GetUserByID, which brings the projection up
 // to date, and retries the exchange up to lagRetries times, waiting
 // lagWait, doubling.

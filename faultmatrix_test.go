@@ -52,7 +52,7 @@ func typed(err error) bool {
 		errors.Is(err, shadow.ErrNotGuest) || errors.Is(err, shadow.ErrNotFound)
 }
 
-// checkInvariants asserts DESIGN.md's invariants on the world after a run.
+// checkInvariants asserts the invariants of docs/architecture.md on the world after a run.
 func (w *world) checkInvariants(t *testing.T, swept bool) {
 	t.Helper()
 	units := 0

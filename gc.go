@@ -118,12 +118,12 @@ const (
 // to the organization and to metadata keys starting with "GUEST_" (a
 // STARTS_WITH metadataKeyFilter, which finds GUEST_CREATED_AT and the
 // official demo's GUEST_YY_MM_DD; never CONTAINS or ENDS_WITH, which ZITADEL
-// swaps, zitadel-wire.md §4.4), sorted by creation date ascending with an
+// swaps, docs/zitadel.md §4.4), sorted by creation date ascending with an
 // explicit limit, and stops at the first user created after the cutoff.
 //
 // Each candidate's tag is read again right before it is deleted
 // (ListUserMetadata), so a guest upgraded meanwhile is kept; a tagged user
-// with a password or a verified e-mail is never deleted (DESIGN.md
+// with a password or a verified e-mail is never deleted (docs/architecture.md
 // invariant 1). The guest's cart is deleted from the CartStore first, then
 // the user (DeleteUser; a 404 counts as done), so no cart outlives its
 // guest and a cancelled run leaves at worst a tagged guest without a cart,

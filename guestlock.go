@@ -47,7 +47,7 @@ func (g *guestLocks) unlock(id string) {
 // lockGuest takes the per-guest lock, in process and, with
 // WithGuestLocker, across replicas. ZITADEL has no conditional update or
 // delete, so this lock is what makes "check the tag, then write" safe
-// against a concurrent Upgrade (DESIGN.md invariant 1). It returns
+// against a concurrent Upgrade (docs/architecture.md invariant 1). It returns
 // ErrGuestBusy when another holder has it; unlock must be called once.
 func (m *Manager) lockGuest(ctx context.Context, id string) (unlock func(), err error) {
 	if !m.guests.tryLock(id) {

@@ -23,7 +23,7 @@ type MergeResult struct {
 
 // MergeInto hands a guest's cart to the account the visitor just logged
 // into and deletes the guest. Steps, in the order that never loses cart
-// data (DESIGN.md invariant 3):
+// data (docs/architecture.md invariant 3):
 //
 //  1. check the guest tag (ListUserMetadata; a read, retried); a user
 //     without it gives [ErrNotGuest] and nothing changes ([ErrNotFound] if

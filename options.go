@@ -91,7 +91,7 @@ func WithClientID(clientID string) Option { return func(c *config) { c.clientID 
 // WithProjectID sets the id of the ZITADEL project of the OIDC application.
 // Required with KeyFile or ClientCredentials credentials: their tokens ask
 // for this project's audience, which ZITADEL ≥ v4.15.3 requires of a
-// token-exchange actor (zitadel-wire.md §5.5). PATs need no project.
+// token-exchange actor (docs/zitadel.md §5.5). PATs need no project.
 func WithProjectID(projectID string) Option { return func(c *config) { c.projectID = projectID } }
 
 // WithClientSecret authenticates the OIDC application at the token

@@ -15,7 +15,7 @@ import (
 // guest-<id>@<domain> (isVerified:false, so ZITADEL sends no mail), that
 // address as username, and the guest tag as metadata, all written by one
 // atomic CreateUser (POST /zitadel.user.v2.UserService/CreateUser,
-// zitadel-wire.md §4.1; root metadata needs ZITADEL v4.13+).
+// docs/zitadel.md §4.1; root metadata needs ZITADEL v4.13+).
 //
 // Because the id is chosen here, CreateUser is idempotent and retried on
 // connection errors, 429, 502, 503 and 504; a retry answered with "user already

@@ -23,7 +23,7 @@ const (
 	// apps that deliver it themselves; it comes back in UpgradeResult.
 	ReturnCode
 	// VerifiedByApp marks the address verified. Use it only when the app
-	// has itself proven that the user controls the address (DESIGN.md
+	// has itself proven that the user controls the address (docs/architecture.md
 	// invariant 4): the SDK never assumes it.
 	VerifiedByApp
 )
@@ -41,7 +41,7 @@ type UpgradeResult struct {
 // It first reads the guest tag (ListUserMetadata; a read, retried) and
 // returns [ErrNotGuest] for a user without one ([ErrNotFound] for no user),
 // changing nothing. Then one UpdateUser (POST
-// /zitadel.user.v2.UserService/UpdateUser, zitadel-wire.md §4.5, ZITADEL
+// /zitadel.user.v2.UserService/UpdateUser, docs/zitadel.md §4.5, ZITADEL
 // v4.13+) sets, as one atomic batch, the username (the e-mail), the
 // profile, the e-mail, the password, and removes the tag (a metadata entry
 // with an empty value). The e-mail is verified as p.Verification says:

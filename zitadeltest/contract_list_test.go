@@ -12,7 +12,7 @@ import (
 	"github.com/shadowaccounts/shadow/zitadeltest"
 )
 
-// Contract cases of ListUsers (zitadel-wire.md §4.4).
+// Contract cases of ListUsers (docs/zitadel.md §4.4).
 
 // listFixture is three users whose fields carry a random prefix, so that
 // queries find only them even on a shared instance:

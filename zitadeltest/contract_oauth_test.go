@@ -20,7 +20,7 @@ import (
 	"github.com/shadowaccounts/shadow/zitadeltest"
 )
 
-// Contract cases of the OAuth and OIDC endpoints (zitadel-wire.md §5–§7).
+// Contract cases of the OAuth and OIDC endpoints (docs/zitadel.md §5–§7).
 
 const (
 	grantExchange  = "urn:ietf:params:oauth:grant-type:token-exchange"
@@ -507,7 +507,7 @@ var exchangeCases = []contractCase{
 			ex.Set("actor_token", none.PAT)
 			ex.Set("requested_token_type", typeJWT)
 			wantOAuthError(t, z.token(t, ex), http.StatusNotFound, "invalid_request", "membership not found")
-			// The id_token path never checks the permission (zitadel-wire.md §6.7).
+			// The id_token path never checks the permission (docs/zitadel.md §6.7).
 			ex.Set("requested_token_type", typeIDToken)
 			ok(t, z.token(t, ex))
 		}},
@@ -553,7 +553,7 @@ var exchangeCases = []contractCase{
 			z.fake.Advance(time.Second)
 			ok(t, z.token(t, z.exchange(guest, nil)))
 		}},
-	{name: "token exchange: off by default, right after CreateUser the fake finds the user", fakeOnly: "a real ZITADEL may lag (zitadel-wire.md §6.7)",
+	{name: "token exchange: off by default, right after CreateUser the fake finds the user", fakeOnly: "a real ZITADEL may lag (docs/zitadel.md §6.7)",
 		run: func(t *testing.T, z *instance) {
 			ok(t, z.token(t, z.exchange(z.guest(t), nil)))
 		}},

@@ -1,7 +1,7 @@
 package zitadeltest_test
 
 // The contract suite states ZITADEL's behaviour case by case, over plain
-// HTTP and without the SDK, following ../shared/zitadel-wire.md. It runs
+// HTTP and without the SDK, following docs/zitadel.md. It runs
 // against the fake always, and against a real ZITADEL (v4.13 or later)
 // when these variables are set:
 //

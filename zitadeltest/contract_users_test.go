@@ -10,7 +10,7 @@ import (
 	"github.com/shadowaccounts/shadow/zitadeltest"
 )
 
-// Contract cases of the user service (zitadel-wire.md §2–§4).
+// Contract cases of the user service (docs/zitadel.md §2–§4).
 
 // noSnakeCase fails for any JSON object key with an underscore.
 func noSnakeCase(t *testing.T, v any, path string) {

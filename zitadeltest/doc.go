@@ -58,7 +58,7 @@
 // SetProjectionLag (or WithProjectionLag) makes the token exchange refuse
 // users created moments ago with "subject_token invalid" until a
 // GetUserByID reads them or the delay passes, as ZITADEL's lagging
-// projection does (zitadel-wire.md §6.7); it is off by default.
+// projection does (docs/zitadel.md §6.7); it is off by default.
 //
 // # Clock and keys
 //
@@ -110,7 +110,7 @@
 // /oauth/v2/revoke and /oidc/v1/end_session. Applications authenticate by
 // their method: none, client_secret_basic, client_secret_post or
 // private_key_jwt. The token endpoint serves token exchange (every case of
-// zitadel-wire.md §6), client_credentials (a machine user's login name and
+// docs/zitadel.md §6), client_credentials (a machine user's login name and
 // secret, by Basic with URL-encoded credentials or by post, never both),
 // urn:ietf:params:oauth:grant-type:jwt-bearer (an assertion signed with a
 // machine key: kid, iss = sub, aud = the issuer, iat at most 1h old),
@@ -172,7 +172,7 @@
 //     token, even for offline_access (ZITADEL's code would create one; the
 //     wire reference says none is issued). Every JWT profile failure,
 //     including an unknown user, is invalid_grant "invalid assertion", as
-//     zitadel-wire.md §5.2 states; ZITADEL's code may answer some of them
+//     docs/zitadel.md §5.2 states; ZITADEL's code may answer some of them
 //     differently. Machine keys are RSA only; a machine user has at most
 //     one key and one secret.
 //   - The login page asks for login name (username or e-mail) and password

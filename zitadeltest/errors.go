@@ -11,7 +11,7 @@ import (
 )
 
 // This file owns ZITADEL's error ids, their English messages and the two
-// wire shapes of an API error (zitadel-wire.md §3). The code→HTTP status
+// wire shapes of an API error (docs/zitadel.md §3). The code→HTTP status
 // table is zitadel.Code.HTTPStatus, shared with the SDK.
 
 // apiError is a ZITADEL API error: a gRPC code, the error id ("" for

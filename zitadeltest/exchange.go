@@ -11,7 +11,7 @@ import (
 )
 
 // Token exchange (RFC 8693) as internal/api/oidc/token_exchange.go does it
-// after PR #12312 (zitadel-wire.md §6).
+// after PR #12312 (docs/zitadel.md §6).
 
 // exchangeToken is a verified subject or actor token.
 type exchangeToken struct {

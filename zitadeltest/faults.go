@@ -119,7 +119,7 @@ func (s *Server) ClearFaults() {
 // SetProjectionLag makes the token exchange answer "subject_token invalid"
 // for a user created through the API less than d ago (server time) that no
 // GetUserByID has read since, as ZITADEL does while its user projection
-// lags behind (zitadel-wire.md §6.7). 0, the default, turns it off. Safe
+// lags behind (docs/zitadel.md §6.7). 0, the default, turns it off. Safe
 // for concurrent use.
 func (s *Server) SetProjectionLag(d time.Duration) {
 	s.mu.Lock()

@@ -9,7 +9,7 @@ import (
 	"github.com/shadowaccounts/shadow/internal/zitadel"
 )
 
-// ListUsers (zitadel-wire.md §4.4).
+// ListUsers (docs/zitadel.md §4.4).
 
 // textMethod is a text comparison in the order of the v2 enums
 // TextQueryMethod and TextFilterMethod.

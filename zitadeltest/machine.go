@@ -18,7 +18,7 @@ import (
 	"github.com/shadowaccounts/shadow/internal/zitadel"
 )
 
-// Machine credentials (zitadel-wire.md §5.2, §5.3): key files for the JWT
+// Machine credentials (docs/zitadel.md §5.2, §5.3): key files for the JWT
 // profile grant, client secrets for the client credentials grant, and the
 // two grants.
 

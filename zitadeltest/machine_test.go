@@ -333,7 +333,7 @@ func TestClientCredentialsGrant(t *testing.T) {
 }
 
 // A non-PAT actor must carry the exchanging application's project in its
-// audience (zitadel-wire.md §5.5).
+// audience (docs/zitadel.md §5.5).
 func TestCredentialsTokenAsActor(t *testing.T) {
 	t.Parallel()
 	s := startFixed(t)

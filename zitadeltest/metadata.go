@@ -7,7 +7,7 @@ import (
 	"github.com/shadowaccounts/shadow/internal/zitadel"
 )
 
-// User metadata (zitadel-wire.md §4.10).
+// User metadata (docs/zitadel.md §4.10).
 
 // Pagination of ListUserMetadata (filter/v2 PaginationPbToQuery defaults).
 const (

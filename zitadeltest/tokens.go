@@ -10,7 +10,7 @@ import (
 	"github.com/shadowaccounts/shadow/internal/zitadel"
 )
 
-// Token minting and claims (zitadel-wire.md §6.5, §7).
+// Token minting and claims (docs/zitadel.md §6.5, §7).
 
 // Scopes the OIDC library and ZITADEL treat specially.
 const (

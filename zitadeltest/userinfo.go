@@ -9,7 +9,7 @@ import (
 	"github.com/shadowaccounts/shadow/internal/zitadel"
 )
 
-// Userinfo, introspection, revocation and end session (zitadel-wire.md §7).
+// Userinfo, introspection, revocation and end session (docs/zitadel.md §7).
 
 // serveUserinfo answers GET or POST /oidc/v1/userinfo for an access token
 // the server issued: the claims of the token's scopes, never act.

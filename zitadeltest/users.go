@@ -120,7 +120,7 @@ func verificationCode() string {
 	return string(b)
 }
 
-// createUser is CreateUser (zitadel-wire.md §4.1), in the order of
+// createUser is CreateUser (docs/zitadel.md §4.1), in the order of
 // AddUserHuman: request checks, permission, organization, id, password
 // policy, and the username's unique constraint when the events are pushed.
 func createUser(s *Server, caller *user, req *zitadel.CreateUserRequest) (*zitadel.CreateUserResponse, *apiError) {

@@ -55,7 +55,7 @@ func CodeFromString(s string) Code {
 }
 
 // HTTPStatus is the status both the gateway and Connect answer with for c
-// (zitadel-wire.md §3.1; FailedPrecondition is 400, not 412).
+// (docs/zitadel.md §3.1; FailedPrecondition is 400, not 412).
 func (c Code) HTTPStatus() int {
 	switch c {
 	case CodeOK:

@@ -1,7 +1,7 @@
 // Package zitadel holds ZITADEL's wire format as the SDK and the fake
 // server both speak it: the protojson messages of the v2 user service,
 // the Connect and gateway error bodies, the OAuth token-endpoint messages,
-// and the client that sends them. It follows ../shared/zitadel-wire.md.
+// and the client that sends them. It follows docs/zitadel.md.
 //
 // The JSON helpers in this file reproduce protojson's mapping where Go's
 // encoding/json differs: 64-bit integers as strings, bytes as lenient

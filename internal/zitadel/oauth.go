@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// OAuth and OIDC endpoints at ZITADEL's default paths (zitadel-wire.md §7).
+// OAuth and OIDC endpoints at ZITADEL's default paths (docs/zitadel.md §7).
 const (
 	PathDiscovery           = "/.well-known/openid-configuration"
 	PathAuthorize           = "/oauth/v2/authorize"

@@ -13,7 +13,7 @@ import (
 type idempotentKey struct{}
 
 // Idempotent marks ctx so that a request sent with it may be retried.
-// Requests without the mark are sent exactly once (DESIGN.md invariant 5).
+// Requests without the mark are sent exactly once (docs/architecture.md invariant 5).
 func Idempotent(ctx context.Context) context.Context {
 	return context.WithValue(ctx, idempotentKey{}, true)
 }

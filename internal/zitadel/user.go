@@ -1,6 +1,6 @@
 package zitadel
 
-// Messages of zitadel.user.v2.UserService (zitadel-wire.md §4). Optional
+// Messages of zitadel.user.v2.UserService (docs/zitadel.md §4). Optional
 // proto3 fields are pointers so that "set to the empty value" and "absent"
 // stay distinct; oneof members are pointers of which at most one is set.
 
@@ -396,7 +396,7 @@ type NotQuery struct {
 
 // MetadataKeyFilter matches users with a metadata key (v4.1+). ZITADEL maps
 // its method numerically onto the wrong internal enum, swapping CONTAINS and
-// ENDS_WITH (zitadel-wire.md §4.4): only EQUALS and STARTS_WITH are safe.
+// ENDS_WITH (docs/zitadel.md §4.4): only EQUALS and STARTS_WITH are safe.
 type MetadataKeyFilter struct {
 	Key    string           `json:"key"`
 	Method TextFilterMethod `json:"method,omitempty"`
