@@ -420,11 +420,13 @@ func testDeleteIdle(t *testing.T, s shadow.CartStore) {
 	if n, err := d.DeleteIdle(t.Context(), time.Hour); err != nil || n != 0 {
 		t.Fatalf("DeleteIdle(1h) right after writing = %d, %v; want 0", n, err)
 	}
-	time.Sleep(20 * time.Millisecond) // let the carts become idle for 10 ms
+	// Idle for 250 ms: the carts written 500 ms ago are, the one written
+	// just before DeleteIdle is not, even on a loaded machine.
+	time.Sleep(500 * time.Millisecond)
 	mustAdd(t, s, "busy", shadow.Item{SKU: "a", Quantity: 1})
-	n, err := d.DeleteIdle(t.Context(), 10*time.Millisecond)
+	n, err := d.DeleteIdle(t.Context(), 250*time.Millisecond)
 	if err != nil || n != 2 {
-		t.Fatalf("DeleteIdle(10ms) = %d, %v; want the 2 idle carts", n, err)
+		t.Fatalf("DeleteIdle(250ms) = %d, %v; want the 2 idle carts", n, err)
 	}
 	wantCart(t, s, "idle1", nil)
 	wantCart(t, s, "busy", []shadow.Item{{SKU: "a", Quantity: 1}})
