@@ -52,13 +52,13 @@ const (
 	StepDiscovery           CheckStep = "discovery and issuer"
 	StepCredentials         CheckStep = "service credentials"
 	StepAPIAccess           CheckStep = "service token accepted"
-	StepUserManager         CheckStep = "role: user manager"
+	StepUserManager         CheckStep = "user manager role"
 	StepMetadataSearch      CheckStep = "metadata search"
-	StepApplication         CheckStep = "application: client and grant type"
+	StepApplication         CheckStep = "application client and grant type"
 	StepImpersonationPolicy CheckStep = "impersonation policy"
 	StepProjectAudience     CheckStep = "project audience"
 	StepScopeRegression     CheckStep = "known regressions"
-	StepImpersonator        CheckStep = "role: end-user impersonator"
+	StepImpersonator        CheckStep = "end-user impersonator role"
 	StepTokenType           CheckStep = "token type"
 	StepVersion             CheckStep = "ZITADEL version"
 	StepCleanup             CheckStep = "check guest deleted"
@@ -133,7 +133,7 @@ const checkCleanupTimeout = 30 * time.Second
 //     client credentials grant; a PAT needs none);
 //   - service token accepted: ListUsers (limit 1) is not refused with
 //     401, that is the PAT or token is valid and meant for ZITADEL's API;
-//   - role: user manager: Provision creates a check guest (CreateUser in the
+//   - user manager role: Provision creates a check guest (CreateUser in the
 //     organization: user.write) and GetUserByID reads it (user.read);
 //   - metadata search: ListUsers with a metadataKeyFilter on the guest tag
 //     finds the check guest, and one on an absent key does not (ZITADEL
@@ -545,7 +545,11 @@ func (c *checker) version(ctx context.Context) {
 		c.add(StepVersion, CheckWarn, v+" with WithLegacyMetadata: the upgrade takes two calls instead of one atomic one",
 			"Upgrade ZITADEL to v4.13 or later and drop WithLegacyMetadata.", nil)
 	case !less(n, regressionVersion):
-		c.ok(StepVersion, v+" (from v4.15.3 a key-file or client-credentials actor needs the project audience; the scope regression of v4.15.3 is checked above)")
+		note := "not affected by the scope regression of v4.15.3 (checked above)"
+		if r, ok := c.rep.Result(StepScopeRegression); ok && r.Status == CheckFail {
+			note = "a release with the scope regression of v4.15.3 (see above)"
+		}
+		c.ok(StepVersion, v+": "+note+"; a key-file or client-credentials actor needs the project audience")
 	default:
 		c.ok(StepVersion, v)
 	}
