@@ -72,7 +72,8 @@ type UpgradeResult struct {
 // again tells which (ErrNotGuest once it did).
 func (m *Manager) Upgrade(ctx context.Context, guestID string, p Profile) (res UpgradeResult, err error) {
 	start := time.Now()
-	defer func() { m.emit(Event{Kind: EventUpgraded, GuestID: guestID, Duration: time.Since(start), Err: err}) }()
+	ctx = m.begin(ctx, EventUpgraded)
+	defer func() { m.emit(ctx, Event{Kind: EventUpgraded, GuestID: guestID, Duration: time.Since(start), Err: err}) }()
 	if guestID == "" {
 		return UpgradeResult{}, errors.New("shadow: Upgrade: empty guest id")
 	}
