@@ -25,7 +25,9 @@ import (
 func (m *Manager) Provision(ctx context.Context) (g Guest, err error) {
 	start := time.Now()
 	ctx = m.begin(ctx, EventProvisioned)
-	defer func() { m.emit(ctx, Event{Kind: EventProvisioned, GuestID: g.ID, Duration: time.Since(start), Err: err}) }()
+	defer func() {
+		m.emit(ctx, Event{Kind: EventProvisioned, GuestID: g.ID, Duration: time.Since(start), Err: err})
+	}()
 	id, err := newGuestID()
 	if err != nil {
 		return Guest{}, err

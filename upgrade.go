@@ -73,7 +73,9 @@ type UpgradeResult struct {
 func (m *Manager) Upgrade(ctx context.Context, guestID string, p Profile) (res UpgradeResult, err error) {
 	start := time.Now()
 	ctx = m.begin(ctx, EventUpgraded)
-	defer func() { m.emit(ctx, Event{Kind: EventUpgraded, GuestID: guestID, Duration: time.Since(start), Err: err}) }()
+	defer func() {
+		m.emit(ctx, Event{Kind: EventUpgraded, GuestID: guestID, Duration: time.Since(start), Err: err})
+	}()
 	if guestID == "" {
 		return UpgradeResult{}, errors.New("shadow: Upgrade: empty guest id")
 	}
