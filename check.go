@@ -146,8 +146,8 @@ const checkCleanupTimeout = 30 * time.Second
 //     ZITADEL PR #12312 (invalid_scope "openid" not found in subject or
 //     actor token; issues #12319, #12322), the end-user impersonator role;
 //   - token type: the issued token is a JWT that the Manager's [Verifier]
-//     accepts (JWKS, issuer, audience = client id) and that carries "act"
-//     and the guest tag;
+//     accepts (JWKS, issuer, audience = the client id or the project id)
+//     and that carries "act" and the guest tag;
 //   - ZITADEL version: GetInstance of the instance service, which needs
 //     iam.read; without it the step is skipped (the SDK needs no such
 //     right, and the regressions were checked by their symptoms);
@@ -486,7 +486,13 @@ func (c *checker) tokenType(ctx context.Context, guestID string, tok Token) {
 			"Set the application's Auth Token Type to JWT (Console → Projects → your project → your application → Token Settings) and use a ZITADEL release that honours requested_token_type.")
 		return
 	}
-	v, err := m.Verifier(WithVerifierClock(m.cfg.now))
+	// A PAT actor's tokens name the client, a key-file or client-credentials
+	// actor's only its project (docs/zitadel.md §6.5): accept either.
+	aud := []string{m.cfg.clientID}
+	if m.cfg.projectID != "" {
+		aud = append(aud, m.cfg.projectID)
+	}
+	v, err := m.Verifier(WithVerifierClock(m.cfg.now), WithAudience(aud...))
 	var claims *Claims
 	if err == nil {
 		claims, err = v.Verify(ctx, tok.AccessToken)
@@ -495,7 +501,7 @@ func (c *checker) tokenType(ctx context.Context, guestID string, tok Token) {
 	case err != nil:
 		if ctx.Err() == nil {
 			c.fail(StepTokenType, err, "the guest's JWT does not verify: "+err.Error(),
-				"Resource servers verify with the keys at "+m.cfg.issuer+zitadel.PathKeys+", the issuer and the audience (the client id); check the issuer step and that the application belongs to the project the token names.")
+				"Resource servers verify with the keys at "+m.cfg.issuer+zitadel.PathKeys+", the issuer and the audience (the client id, or the project id for a key-file or client-credentials actor); check the issuer step, ZITADEL_PROJECT_ID and that the application belongs to that project.")
 		}
 	case claims.Subject != guestID || claims.Actor == nil || !claims.Guest:
 		c.fail(StepTokenType, nil, fmt.Sprintf("the JWT lacks the guest's sub, act or guest tag (sub %q, act %v, guest %v)", claims.Subject, claims.Actor != nil, claims.Guest),

@@ -86,6 +86,23 @@ func TestCheckFindsEachMisconfiguration(t *testing.T) {
 			want:  map[shadow.CheckStep]shadow.CheckStatus{},
 		},
 		{
+			name: "application with opaque access tokens still gets JWTs on request",
+			setup: func(t *testing.T, e *env) []shadow.Option {
+				return []shadow.Option{shadow.WithClientID(e.app(t, zitadeltest.NewApp{Name: "opaque", AuthMethod: zitadeltest.AuthMethodNone,
+					GrantTypes: []string{zitadel.GrantTokenExchange}}))}
+			},
+			want: map[shadow.CheckStep]shadow.CheckStatus{},
+		},
+		{
+			name: "client credentials with the project audience",
+			setup: func(_ *testing.T, e *env) []shadow.Option {
+				sa := e.fake.ServiceAccount()
+				return []shadow.Option{shadow.WithCredentials(shadow.ClientCredentials(sa.ClientID, sa.ClientSecret)),
+					shadow.WithProjectID(e.fake.ProjectID())}
+			},
+			want: map[shadow.CheckStep]shadow.CheckStatus{},
+		},
+		{
 			name: "wrong issuer in discovery",
 			setup: func(_ *testing.T, e *env) []shadow.Option {
 				e.fake.SetDiscoveryIssuer("https://zitadel.example.com")
