@@ -445,6 +445,12 @@ func (c *checker) exchange(ctx context.Context, guestID string) {
 		c.ok(StepScopeRegression, "scope "+strconv.Quote(impersonationScope)+" accepted (not affected by ZITADEL issues #12319, #12322)")
 		c.ok(StepImpersonator, "the service account may impersonate guests")
 		c.tokenType(ctx, guestID, tok)
+	case errors.Is(err, ErrNotGuest):
+		failAt(StepTokenType, "the issued token's metadata claim lacks the guest tag",
+			"Keep the scope urn:zitadel:iam:user:metadata allowed for application "+m.cfg.clientID+" and the tag key (WithTagKey) the same as the one Provision writes.")
+	case errors.Is(err, ErrUnavailable) || errors.Is(err, ErrRateLimited):
+		failAt(StepApplication, "the token endpoint did not answer: "+err.Error(),
+			"ZITADEL was unavailable or rate-limited the check: run it again later.")
 	case !errors.As(err, &oe):
 		failAt(StepApplication, "token exchange: "+err.Error(), "See the error; the token endpoint is "+m.cfg.issuer+zitadel.PathToken+".")
 	case oe.Code == "unauthorized_client":

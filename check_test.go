@@ -226,6 +226,17 @@ func TestCheckFindsEachMisconfiguration(t *testing.T) {
 			want: map[shadow.CheckStep]shadow.CheckStatus{shadow.StepVersion: warn},
 		},
 		{
+			name: "token endpoint unavailable",
+			setup: func(_ *testing.T, e *env) []shadow.Option {
+				e.fake.SetFault(zitadeltest.OpTokenExchange, zitadeltest.Unavailable())
+				return nil
+			},
+			want: skippedFrom(map[shadow.CheckStep]shadow.CheckStatus{shadow.StepApplication: fail},
+				shadow.StepImpersonationPolicy, shadow.StepProjectAudience, shadow.StepScopeRegression,
+				shadow.StepImpersonator, shadow.StepTokenType),
+			failStep: shadow.StepApplication, fixHas: "again later",
+		},
+		{
 			name: "check guest cannot be deleted",
 			setup: func(_ *testing.T, e *env) []shadow.Option {
 				e.fake.SetFault(zitadeltest.OpDeleteUser, zitadeltest.APIError(zitadeltest.CodeInternal, "COMMAND-x", "boom"))
