@@ -157,6 +157,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc(zitadel.PathToken, s.serveToken)
 	mux.HandleFunc(zitadel.PathAuthorize, s.serveAuthorize)
 	mux.HandleFunc(pathLogin, s.serveLogin)
+	mux.HandleFunc(pathRegister, s.serveRegister)
 	mux.HandleFunc(zitadel.PathIntrospect, s.serveIntrospect)
 	mux.HandleFunc(zitadel.PathUserinfo, s.serveUserinfo)
 	mux.HandleFunc(zitadel.PathRevoke, s.serveRevoke)

@@ -145,6 +145,9 @@ func (s *Server) serveEndSession(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.Unlock()
 	st := s.st
 	clientID := r.Form.Get("client_id")
+	if ua := userAgentID(w, r, false); ua != "" {
+		delete(st.browsers.sessions, ua) // this browser's login session ends
+	}
 	if payload, ok := st.verifyJWT(r.Form.Get("id_token_hint")); ok {
 		var c struct {
 			SID string `json:"sid"`
@@ -175,6 +178,7 @@ func (st *state) endSession(sessionID string) {
 	if sessionID == "" {
 		return
 	}
+	st.endLoginSessions(sessionID)
 	for _, t := range st.tokens {
 		if t.sessionID == sessionID {
 			t.revoked = true
