@@ -89,7 +89,6 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		redirectError(w, r, redirectURI, state, "invalid_request", "The prompt parameter `none` must only be used as a single value")
 		return
 	}
-	st.pruneAuthRequests()
 	// Random ids bound to the browser: another browser cannot complete the
 	// login of this request (login.go).
 	req := &authRequest{
@@ -98,7 +97,7 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		audience:  st.projectAudience([]string{a.clientID, st.projectID}, scopes),
 		userAgent: userAgentID(w, r, true), prompt: prompt, created: st.now(),
 	}
-	st.authReqs[req.id] = req
+	st.addAuthRequest(req)
 	s.routeAuthRequest(w, r, req)
 }
 

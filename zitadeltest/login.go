@@ -38,9 +38,10 @@ const (
 // browsers holds per-browser state: login sessions and the first-credential
 // codes of users (credential.go).
 type browsers struct {
-	sessions map[string]*loginSession // by user-agent id
-	invites  map[string]*firstCredentialCode
-	passkeys map[string]*firstCredentialCode
+	sessions  map[string]*loginSession // by user-agent id
+	authOrder []string                 // ids of st.authReqs, oldest first (some already gone)
+	invites   map[string]*firstCredentialCode
+	passkeys  map[string]*firstCredentialCode
 }
 
 // loginSession is a browser's signed-in user at the fake's login.
@@ -73,25 +74,34 @@ func userAgentID(w http.ResponseWriter, r *http.Request, create bool) string {
 	return id
 }
 
-// pruneAuthRequests drops expired authorization requests and, beyond
-// maxAuthRequests, the oldest ones, so that abandoned logins take bounded
-// memory.
-func (st *state) pruneAuthRequests() {
+// addAuthRequest stores req after dropping expired authorization requests
+// and, beyond maxAuthRequests, the oldest ones, so that abandoned logins
+// take bounded memory. Requests are kept in creation order, so pruning
+// looks at the oldest only.
+func (st *state) addAuthRequest(req *authRequest) {
 	now := st.now()
-	for id, req := range st.authReqs {
-		if now.Sub(req.created) > authRequestLifetime {
-			delete(st.authReqs, id)
+	b := &st.browsers
+	for len(b.authOrder) > 0 {
+		old := st.authReqs[b.authOrder[0]]
+		if old != nil && now.Sub(old.created) <= authRequestLifetime && len(st.authReqs) < maxAuthRequests {
+			break
 		}
+		if old != nil {
+			delete(st.authReqs, old.id)
+		}
+		b.authOrder = b.authOrder[1:]
 	}
-	for len(st.authReqs) >= maxAuthRequests {
-		var oldest *authRequest
-		for _, req := range st.authReqs {
-			if oldest == nil || req.created.Before(oldest.created) {
-				oldest = req
+	if len(b.authOrder) > 2*maxAuthRequests { // mostly requests already finished
+		live := b.authOrder[:0]
+		for _, id := range b.authOrder {
+			if st.authReqs[id] != nil {
+				live = append(live, id)
 			}
 		}
-		delete(st.authReqs, oldest.id)
+		b.authOrder = live
 	}
+	st.authReqs[req.id] = req
+	b.authOrder = append(b.authOrder, req.id)
 }
 
 // routeAuthRequest sends the browser on after /oauth/v2/authorize stored
