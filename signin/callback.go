@@ -61,9 +61,11 @@ type Result struct {
 //     [*MergeError] and the guest session and data are kept.
 //
 // On error nothing was merged and res is nil; the app should answer 400
-// for ErrBadCallback and ErrAuthorization, 502 for ErrExchange, 401 for an
-// invalid ID token, and never 500. The app signs the user in (its own
-// session) when err is nil.
+// for ErrBadCallback and ErrAuthorization ([IsBadRequest]), 502 for
+// ErrExchange, 503 for shadow.ErrKeysUnavailable (the signing keys could
+// not be fetched), 401 for an invalid ID token, and never 500. The app
+// signs the user in (its own session) when err is nil. Safe for
+// concurrent use.
 func (f *Flow) Callback(w http.ResponseWriter, r *http.Request) (*Result, error) {
 	q := r.URL.Query()
 	id := q.Get("state")
