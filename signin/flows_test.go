@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -94,6 +95,8 @@ func TestMergeDeferredErrorIsTyped(t *testing.T) {
 	}
 	if !errors.Is(res.Merge.Err, signin.ErrMergeDeferred) || !errors.Is(res.Merge.Err, shadow.ErrUnavailable) {
 		t.Errorf("Merge.Err = %v, want ErrMergeDeferred wrapping ErrUnavailable", res.Merge.Err)
+	} else if n := strings.Count(res.Merge.Err.Error(), "shadow:"); n != 1 {
+		t.Errorf("message %q says shadow: %d times", res.Merge.Err, n)
 	}
 	for _, c := range w.Result().Cookies() {
 		if c.Name == shadow.DefaultInsecureCookieName {
