@@ -38,6 +38,7 @@ const (
 	OpRevoke
 	OpEndSession
 	OpGetPasswordComplexitySettings
+	OpGetInstance
 	OpRegister
 	OpCreateInviteCode
 	OpCreatePasskeyRegistrationLink
@@ -68,6 +69,7 @@ var opNames = [...]string{
 	OpRevoke:                        "Revoke",
 	OpEndSession:                    "EndSession",
 	OpGetPasswordComplexitySettings: "GetPasswordComplexitySettings",
+	OpGetInstance:                   "GetInstance",
 	OpRegister:                      "Register",
 	OpCreateInviteCode:              "CreateInviteCode",
 	OpCreatePasskeyRegistrationLink: "CreatePasskeyRegistrationLink",

@@ -195,10 +195,14 @@ func (st *state) endSession(sessionID string) {
 // ZITADEL's createDiscoveryConfig sets.
 func (s *Server) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 	setOp(r, OpDiscovery)
-	iss := s.URL // endpoints hang off the base URL; "issuer" is exact
+	issuer := s.discoveryIssuer()
+	if issuer == s.URL {
+		issuer = s.Issuer() // with WithTrailingSlashIssuer's slash
+	}
+	iss := strings.TrimSuffix(issuer, "/") // endpoints hang off the issuer without its slash
 	methods := []string{"none", "client_secret_basic", "client_secret_post", "private_key_jwt"}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"issuer":                                                   s.Issuer(),
+		"issuer":                                                   issuer,
 		"authorization_endpoint":                                   iss + zitadel.PathAuthorize,
 		"token_endpoint":                                           iss + zitadel.PathToken,
 		"introspection_endpoint":                                   iss + zitadel.PathIntrospect,
