@@ -64,11 +64,13 @@ type embedded struct {
 	demoID string
 }
 
-// startEmbedded starts a fake ZITADEL that knows the shop's redirect URI
+// startEmbedded starts a fake ZITADEL on plain HTTP bound to 127.0.0.1 (no
+// certificate warning in the browser) that knows the shop's redirect URIs
 // and holds the demo customer.
 func startEmbedded(baseURL string) (*embedded, error) {
-	fake := zitadeltest.NewServer()
-	if err := fake.SetRedirectURIs(fake.ClientID(), strings.TrimSuffix(baseURL, "/")+"/callback"); err != nil {
+	fake := zitadeltest.NewServer(zitadeltest.WithPlainHTTP())
+	base := strings.TrimSuffix(baseURL, "/")
+	if err := fake.SetRedirectURIs(fake.ClientID(), base+"/callback", base+"/"); err != nil {
 		fake.Close()
 		return nil, err
 	}
