@@ -19,6 +19,9 @@ type config struct {
 	PAT        string
 	SessionKey shadow.SessionKey
 	HTTPClient *http.Client // nil: http.DefaultClient's transport with a timeout
+	// ClientKey names the visitor for the SDK's guest-creation limits
+	// (nil: the client's IP address).
+	ClientKey func(*http.Request) string
 }
 
 var envNames = []string{"ZITADEL_ISSUER", "ZITADEL_ORG_ID", "ZITADEL_CLIENT_ID", "ZITADEL_PAT", "SHOP_SESSION_KEY"}

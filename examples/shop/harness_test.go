@@ -48,7 +48,11 @@ func startShop(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(demo.Close)
-	s, err := newShop(demo.cfg, srv.URL, demo)
+	cfg := demo.cfg
+	// Each test browser is its own visitor for the guest-creation limits,
+	// as if it came from its own address.
+	cfg.ClientKey = func(r *http.Request) string { return r.Header.Get("X-Test-Visitor") + "@" + shadow.ClientIP(r) }
+	s, err := newShop(cfg, srv.URL, demo)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,9 +67,10 @@ func startShop(t *testing.T) *harness {
 
 // browser is a cookie-keeping client, like a browser without JavaScript.
 type browser struct {
-	h      *harness
-	client *http.Client
-	header http.Header // sent with every request
+	h       *harness
+	client  *http.Client
+	header  http.Header // sent with every request
+	visitor string      // who the guest-creation limits see
 }
 
 func (h *harness) newBrowser() *browser {
@@ -73,7 +78,7 @@ func (h *harness) newBrowser() *browser {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	return &browser{h: h, client: &http.Client{Jar: jar}, header: http.Header{}}
+	return &browser{h: h, client: &http.Client{Jar: jar}, header: http.Header{}, visitor: randomString()}
 }
 
 // do sends a request, follows redirects, and returns the final page.
@@ -108,6 +113,7 @@ func (b *browser) send(method, path string, form url.Values) *http.Response {
 	for k, v := range b.header {
 		req.Header[k] = v
 	}
+	req.Header.Set("X-Test-Visitor", b.visitor)
 	resp, err := b.client.Do(req)
 	if err != nil {
 		b.h.t.Fatalf("%s %s: %v", method, path, err)

@@ -83,6 +83,9 @@ func newShop(cfg config, baseURL string, demo *embedded) (*shop, error) {
 		shadow.WithCartStore(s.store),
 		shadow.WithObserver(s.observe),
 	}
+	if cfg.ClientKey != nil {
+		opts = append(opts, shadow.WithProvisionLimits(shadow.ProvisionLimits{ClientKey: cfg.ClientKey}))
+	}
 	if !secure {
 		if !isLocalhost(u.Hostname()) {
 			return nil, fmt.Errorf("base URL %s: plain http is only for localhost; serve the shop behind TLS", baseURL)
