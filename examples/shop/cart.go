@@ -10,13 +10,12 @@ import (
 type product struct {
 	SKU, Name, Blurb string
 	Cents            int
-	Emoji            string
 }
 
 var catalog = []product{
-	{"mug", "Shadow mug", "Stoneware, 330 ml. Keeps coffee warm while you decide whether to register.", 1200, "☕"},
-	{"tee", "Guest T-shirt", "Organic cotton. Anonymous until you say otherwise.", 2500, "👕"},
-	{"sticker", "ZITADEL sticker", "Vinyl, 7 cm. Sticks to laptops, not to your identity.", 300, "🏷️"},
+	{"mug", "Shadow mug", "Stoneware, 330 ml. Keeps coffee warm while you decide whether to register.", 1200},
+	{"tee", "Guest T-shirt", "Organic cotton. Anonymous until you say otherwise.", 2500},
+	{"sticker", "ZITADEL sticker", "Vinyl, 7 cm. Sticks to laptops, not to your identity.", 300},
 }
 
 func findProduct(sku string) (product, bool) {
@@ -83,7 +82,7 @@ func (s *shop) addToCart(w http.ResponseWriter, r *http.Request) {
 	if c := s.currentCustomer(r); c != nil {
 		owner = c.UserID
 	} else {
-		sess, err := s.mgr.EnsureGuest(w, r) // the first intent creates the guest
+		sess, err := s.ensureGuest(w, r) // the first intent creates the guest
 		if err != nil {
 			s.fail(w, r, "open your cart", err)
 			return

@@ -38,7 +38,7 @@ func (s *shop) register(w http.ResponseWriter, r *http.Request) {
 		FamilyName: strings.TrimSpace(r.PostFormValue("family_name")),
 		Email:      strings.TrimSpace(r.PostFormValue("email")), Password: r.PostFormValue("password")}
 	page := registerPage{GivenName: p.GivenName, FamilyName: p.FamilyName, Email: p.Email}
-	sess, err := s.mgr.EnsureGuest(w, r)
+	sess, err := s.ensureGuest(w, r)
 	if err == nil {
 		_, err = s.mgr.Upgrade(r.Context(), sess.GuestID, p)
 	}

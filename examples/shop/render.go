@@ -29,6 +29,7 @@ var funcs = template.FuncMap{
 	"money":  money,
 	"formID": randomString,
 	"human":  human,
+	"ms":     func(d time.Duration) string { return d.Round(time.Millisecond).String() },
 	"until":  func(t time.Time) string { return human(time.Until(t)) },
 }
 

@@ -216,6 +216,22 @@ func (s *shop) forgetDeadGuests(next http.Handler) http.Handler {
 	})
 }
 
+// ensureGuest is Manager.EnsureGuest that never hands back a guest this
+// process saw upgraded, merged or deleted: EnsureGuest remembers the guest
+// it created for a browser for a few seconds (so that concurrent first
+// clicks share one), and a visitor who registers or signs in and out within
+// them would otherwise write into the account's id. The browser then gets a
+// new browser id and a new guest.
+func (s *shop) ensureGuest(w http.ResponseWriter, r *http.Request) (shadow.Session, error) {
+	sess, err := s.mgr.EnsureGuest(w, r)
+	if err != nil || !s.dead.Has(sess.GuestID) {
+		return sess, err
+	}
+	r = withoutCookie(r, s.guestCookie())
+	r = withoutCookie(r, s.guestCookie()+"-b")
+	return s.mgr.EnsureGuest(w, r)
+}
+
 // guestCookie is the name of the SDK's guest session cookie.
 func (s *shop) guestCookie() string {
 	if s.secure {
