@@ -16,6 +16,7 @@ type config struct {
 	webKey                   WebKey
 	projectionLag            time.Duration
 	plainHTTP                bool
+	issuerSuffix             string // "/" with WithTrailingSlashIssuer
 }
 
 func defaultConfig() config {

@@ -38,6 +38,9 @@ const (
 	OpRevoke
 	OpEndSession
 	OpGetPasswordComplexitySettings
+	OpRegister
+	OpCreateInviteCode
+	OpCreatePasskeyRegistrationLink
 )
 
 var opNames = [...]string{
@@ -65,6 +68,9 @@ var opNames = [...]string{
 	OpRevoke:                        "Revoke",
 	OpEndSession:                    "EndSession",
 	OpGetPasswordComplexitySettings: "GetPasswordComplexitySettings",
+	OpRegister:                      "Register",
+	OpCreateInviteCode:              "CreateInviteCode",
+	OpCreatePasskeyRegistrationLink: "CreatePasskeyRegistrationLink",
 }
 
 // String returns the operation's name, e.g. "CreateUser".
