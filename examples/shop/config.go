@@ -18,7 +18,10 @@ type config struct {
 	ClientID   string
 	PAT        string
 	SessionKey shadow.SessionKey
-	HTTPClient *http.Client // nil: http.DefaultClient's transport with a timeout
+	// SigninSecret seals the sign-in's per-attempt state cookies (at least
+	// 32 bytes).
+	SigninSecret []byte
+	HTTPClient   *http.Client // nil: http.DefaultClient's transport with a timeout
 	// ClientKey names the visitor for the SDK's guest-creation limits
 	// (nil: the client's IP address).
 	ClientKey func(*http.Request) string
@@ -51,7 +54,8 @@ func configFromEnv(getenv func(string) string) (*config, error) {
 		return nil, fmt.Errorf("SHOP_SESSION_KEY: %w", err)
 	}
 	return &config{Issuer: getenv("ZITADEL_ISSUER"), OrgID: getenv("ZITADEL_ORG_ID"),
-		ClientID: getenv("ZITADEL_CLIENT_ID"), PAT: getenv("ZITADEL_PAT"), SessionKey: key}, nil
+		ClientID: getenv("ZITADEL_CLIENT_ID"), PAT: getenv("ZITADEL_PAT"), SessionKey: key,
+		SigninSecret: []byte(getenv("SHOP_SESSION_KEY"))}, nil
 }
 
 // The demo customer that exists before the shop starts, with a cart.
@@ -95,7 +99,7 @@ func startEmbedded(baseURL string) (*embedded, error) {
 	}
 	return &embedded{fake: fake, demoID: id, cfg: config{
 		Issuer: fake.Issuer(), OrgID: fake.OrganizationID(), ClientID: fake.ClientID(),
-		PAT: fake.ServiceAccount().PAT, SessionKey: key, HTTPClient: fake.Client(),
+		PAT: fake.ServiceAccount().PAT, SessionKey: key, SigninSecret: secret, HTTPClient: fake.Client(),
 	}}, nil
 }
 

@@ -52,7 +52,7 @@ func startShop(t *testing.T) *harness {
 	// Each test browser is its own visitor for the guest-creation limits,
 	// as if it came from its own address.
 	cfg.ClientKey = func(r *http.Request) string { return r.Header.Get("X-Test-Visitor") + "@" + shadow.ClientIP(r) }
-	s, err := newShop(cfg, srv.URL, demo)
+	s, err := newShop(t.Context(), cfg, srv.URL, demo)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -69,7 +69,7 @@ func run(ctx context.Context, addr, baseURL string, getenv func(string) string, 
 		defer demo.Close()
 		env = &demo.cfg
 	}
-	s, err := newShop(*env, baseURL, demo)
+	s, err := newShop(ctx, *env, baseURL, demo)
 	if err != nil {
 		return err
 	}

@@ -52,7 +52,7 @@ func human(d time.Duration) string {
 // pages holds one template set per page, each with the shared layout.
 var pages = func() map[string]*template.Template {
 	out := map[string]*template.Template{}
-	for _, name := range []string{"home", "register", "admin", "report", "error"} {
+	for _, name := range []string{"home", "register", "invite", "admin", "report", "error"} {
 		out[name] = template.Must(template.New("layout.html").Funcs(funcs).
 			ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log"
@@ -10,10 +11,9 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/oauth2"
-
 	"github.com/shadowaccounts/shadow"
 	"github.com/shadowaccounts/shadow/memstore"
+	"github.com/shadowaccounts/shadow/signin"
 )
 
 // shop is the web app. Carts live in memstore; signed-in customers in a
@@ -22,7 +22,7 @@ import (
 type shop struct {
 	mgr     *shadow.Manager
 	store   shadow.CartStore
-	oauth   *oauth2.Config
+	flow    *signin.Flow
 	issuer  string
 	client  *http.Client
 	baseURL string
@@ -31,27 +31,27 @@ type shop struct {
 	actor   string    // the service account's user id, for the debug panel
 
 	flash     *flasher
-	pending   *boundedMap[pendingLogin] // OAuth state → the sign-in on its way
-	customers *boundedMap[customer]     // customer cookie value → signed-in customer
-	forms     *onceSet                  // form ids already handled (double submits)
-	reports   *boundedMap[sweepRun]     // admin sweep results for Post/Redirect/Get
-	dead      *onceSet                  // guests upgraded, merged or deleted by this process
+	customers *boundedMap[customer] // customer cookie value → signed-in customer
+	forms     *onceSet              // form ids already handled (double submits)
+	reports   *boundedMap[sweepRun] // admin sweep results for Post/Redirect/Get
+	dead      *onceSet              // guests upgraded, merged or deleted by this process
+	upgraded  *onceSet              // of them, those upgraded in place (same user id)
+	invites   *boundedMap[invite]   // passwordless registrations on the embedded fake
 }
 
 // Limits of the in-memory tables: old entries make room for new ones, so
 // no number of requests grows them beyond these.
 const (
-	maxPendingLogins = 1024
-	pendingLoginTTL  = 10 * time.Minute
-	maxCustomers     = 10000
-	customerTTL      = 12 * time.Hour
-	maxForms         = 4096
-	maxReports       = 64
-	maxDead          = 10000
-	maxFormBytes     = 64 << 10
+	maxCustomers = 10000
+	customerTTL  = 12 * time.Hour
+	maxForms     = 4096
+	maxReports   = 64
+	maxDead      = 10000
+	maxFormBytes = 64 << 10
 )
 
-func newShop(cfg config, baseURL string, demo *embedded) (*shop, error) {
+// newShop builds the shop; ctx bounds the sign-in's OIDC discovery request.
+func newShop(ctx context.Context, cfg config, baseURL string, demo *embedded) (*shop, error) {
 	hc := cfg.HTTPClient
 	if hc == nil {
 		hc = &http.Client{Timeout: 30 * time.Second}
@@ -65,11 +65,12 @@ func newShop(cfg config, baseURL string, demo *embedded) (*shop, error) {
 		store: memstore.New(), issuer: strings.TrimSuffix(cfg.Issuer, "/"), client: hc,
 		baseURL: strings.TrimSuffix(baseURL, "/"), secure: secure, demo: demo,
 		flash:     newFlasher(secure),
-		pending:   newBoundedMap[pendingLogin](maxPendingLogins, pendingLoginTTL),
 		customers: newBoundedMap[customer](maxCustomers, customerTTL),
 		forms:     newOnceSet(maxForms),
 		reports:   newBoundedMap[sweepRun](maxReports, time.Hour),
 		dead:      newOnceSet(maxDead),
+		upgraded:  newOnceSet(maxDead),
+		invites:   newBoundedMap[invite](maxReports, time.Hour),
 	}
 	if demo != nil {
 		s.actor = demo.fake.ServiceAccount().ID
@@ -96,12 +97,13 @@ func newShop(cfg config, baseURL string, demo *embedded) (*shop, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.oauth = &oauth2.Config{
-		ClientID:    cfg.ClientID,
-		RedirectURL: s.baseURL + "/callback",
-		Scopes:      []string{"openid", "profile", "email"},
-		Endpoint: oauth2.Endpoint{AuthURL: s.issuer + "/oauth/v2/authorize", TokenURL: s.issuer + "/oauth/v2/token",
-			AuthStyle: oauth2.AuthStyleInParams},
+	s.flow, err = signin.New(ctx, signin.Config{
+		Issuer: cfg.Issuer, ClientID: cfg.ClientID,
+		RedirectURL: s.baseURL + "/callback", PostLogoutRedirectURL: s.baseURL + "/",
+		Secrets: [][]byte{cfg.SigninSecret}, Manager: s.mgr, HTTPClient: hc,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sign-in: %w", err)
 	}
 	return s, nil
 }
@@ -121,7 +123,10 @@ func (s *shop) observe(e shadow.Event) {
 		return
 	}
 	switch e.Kind {
-	case shadow.EventUpgraded, shadow.EventMerged, shadow.EventDeleted:
+	case shadow.EventUpgraded:
+		s.upgraded.Add(e.GuestID)
+		s.dead.Add(e.GuestID)
+	case shadow.EventMerged, shadow.EventDeleted:
 		s.dead.Add(e.GuestID)
 	}
 }
@@ -150,6 +155,10 @@ func (s *shop) Handler() http.Handler {
 	mux.HandleFunc("POST /cart/remove", s.removeFromCart)
 	mux.HandleFunc("GET /register", s.registerForm)
 	mux.HandleFunc("POST /register", s.register)
+	mux.HandleFunc("POST /register/passwordless", s.registerPasswordless)
+	mux.HandleFunc("POST /signup", s.startSignUp)
+	mux.HandleFunc("GET /demo/invite/{token}", s.demoInvite)
+	mux.HandleFunc("POST /demo/invite/{token}", s.demoInviteSet)
 	mux.HandleFunc("POST /login", s.startLogin)
 	mux.HandleFunc("GET /login", s.startLogin) // links from elsewhere; starting a sign-in changes no data
 	mux.HandleFunc("GET /callback", s.callback)
