@@ -72,7 +72,10 @@ type UpgradeResult struct {
 // again tells which (ErrNotGuest once it did).
 func (m *Manager) Upgrade(ctx context.Context, guestID string, p Profile) (res UpgradeResult, err error) {
 	start := time.Now()
-	defer func() { m.emit(Event{Kind: EventUpgraded, GuestID: guestID, Duration: time.Since(start), Err: err}) }()
+	ctx = m.begin(ctx, EventUpgraded)
+	defer func() {
+		m.emit(ctx, Event{Kind: EventUpgraded, GuestID: guestID, Duration: time.Since(start), Err: err})
+	}()
 	if guestID == "" {
 		return UpgradeResult{}, errors.New("shadow: Upgrade: empty guest id")
 	}
@@ -288,7 +291,10 @@ var ErrCredentialNotCreated = errors.New("shadow: user upgraded, first credentia
 // upgraded but the code could not be created. Safe for concurrent use.
 func (m *Manager) UpgradeWithoutPassword(ctx context.Context, guestID string, p PasswordlessProfile) (res PasswordlessResult, err error) {
 	start := time.Now()
-	defer func() { m.emit(Event{Kind: EventUpgraded, GuestID: guestID, Duration: time.Since(start), Err: err}) }()
+	ctx = m.begin(ctx, EventUpgraded)
+	defer func() {
+		m.emit(ctx, Event{Kind: EventUpgraded, GuestID: guestID, Duration: time.Since(start), Err: err})
+	}()
 	if guestID == "" {
 		return PasswordlessResult{}, errors.New("shadow: UpgradeWithoutPassword: empty guest id")
 	}

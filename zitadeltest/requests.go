@@ -41,6 +41,7 @@ const (
 	OpRegister
 	OpCreateInviteCode
 	OpCreatePasskeyRegistrationLink
+	OpGetInstance
 )
 
 var opNames = [...]string{
@@ -71,6 +72,7 @@ var opNames = [...]string{
 	OpRegister:                      "Register",
 	OpCreateInviteCode:              "CreateInviteCode",
 	OpCreatePasskeyRegistrationLink: "CreatePasskeyRegistrationLink",
+	OpGetInstance:                   "GetInstance",
 }
 
 // String returns the operation's name, e.g. "CreateUser".

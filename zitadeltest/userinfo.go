@@ -195,10 +195,16 @@ func (st *state) endSession(sessionID string) {
 // ZITADEL's createDiscoveryConfig sets.
 func (s *Server) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 	setOp(r, OpDiscovery)
+	issuer := s.discoveryIssuer()
 	iss := s.URL // endpoints hang off the base URL; "issuer" is exact
+	if issuer != s.Issuer() {
+		// SetDiscoveryIssuer: all of discovery moves, as with a wrong
+		// ExternalDomain.
+		iss = strings.TrimSuffix(issuer, "/")
+	}
 	methods := []string{"none", "client_secret_basic", "client_secret_post", "private_key_jwt"}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"issuer":                                                   s.Issuer(),
+		"issuer":                                                   issuer,
 		"authorization_endpoint":                                   iss + zitadel.PathAuthorize,
 		"token_endpoint":                                           iss + zitadel.PathToken,
 		"introspection_endpoint":                                   iss + zitadel.PathIntrospect,
