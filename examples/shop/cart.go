@@ -89,7 +89,10 @@ func (s *shop) addToCart(w http.ResponseWriter, r *http.Request) {
 		}
 		owner = sess.GuestID
 	}
-	if err := s.store.Add(r.Context(), owner, shadow.Item{SKU: pr.SKU, Quantity: 1}); err != nil {
+	s.cartMu.Lock()
+	err := s.store.Add(r.Context(), owner, shadow.Item{SKU: pr.SKU, Quantity: 1})
+	s.cartMu.Unlock()
+	if err != nil {
 		s.fail(w, r, "add to your cart", err)
 		return
 	}
@@ -97,7 +100,8 @@ func (s *shop) addToCart(w http.ResponseWriter, r *http.Request) {
 }
 
 // removeFromCart drops a whole line. The CartStore has no removal, so the
-// cart is rebuilt without it: read, delete, add back the other lines.
+// cart is rebuilt without it (read, delete, add back the other lines)
+// under the shop's cart lock, which its own adds take too.
 func (s *shop) removeFromCart(w http.ResponseWriter, r *http.Request) {
 	sku := r.PostFormValue("sku")
 	owner := s.owner(r)
@@ -109,6 +113,8 @@ func (s *shop) removeFromCart(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/#cart", http.StatusSeeOther)
 		return
 	}
+	s.cartMu.Lock()
+	defer s.cartMu.Unlock()
 	cart, err := s.store.Get(r.Context(), owner)
 	if err != nil {
 		s.fail(w, r, "update your cart", err)

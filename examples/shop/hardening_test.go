@@ -454,9 +454,10 @@ func TestAdminRefused(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := h.shop
 			if tt.noDemo {
-				cp := *s
-				cp.demo = nil
-				s = &cp
+				var err error
+				if s, err = newShop(t.Context(), h.demo.cfg, h.url, nil); err != nil {
+					t.Fatal(err)
+				}
 			}
 			req := httptest.NewRequest(tt.method, "http://localhost"+tt.path, strings.NewReader("older_than=1ns"))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -528,4 +529,16 @@ func TestRateLimitPage(t *testing.T) {
 	if code != http.StatusTooManyRequests || !inLayout(page) || !strings.Contains(page, "wait a minute") {
 		t.Errorf("HTTP %d:\n%s", code, page)
 	}
+}
+
+func FuzzSweepParams(f *testing.F) {
+	f.Add("720h", "")
+	f.Add("1ns", "10m")
+	f.Add("-1s", "x")
+	f.Fuzz(func(t *testing.T, older, idle string) {
+		o, i, problem := parseSweepParams(sweepParams{OlderThan: older, IdleFor: idle})
+		if problem == "" && (o <= 0 || i < 0) {
+			t.Errorf("accepted older %v idle %v", o, i)
+		}
+	})
 }

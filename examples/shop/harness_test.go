@@ -30,7 +30,7 @@ func (p *handlerProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 type harness struct {
-	t    *testing.T
+	t    testing.TB
 	shop *shop
 	demo *embedded
 	url  string
@@ -38,7 +38,7 @@ type harness struct {
 
 // startShop runs the shop on the embedded fake, as `go run` does, on a
 // test server.
-func startShop(t *testing.T) *harness {
+func startShop(t testing.TB) *harness {
 	t.Helper()
 	proxy := &handlerProxy{h: http.NotFoundHandler()}
 	srv := httptest.NewServer(proxy)

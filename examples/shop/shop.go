@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/shadowaccounts/shadow"
@@ -37,6 +38,7 @@ type shop struct {
 	dead      *onceSet              // guests upgraded, merged or deleted by this process
 	upgraded  *onceSet              // of them, those upgraded in place (same user id)
 	invites   *boundedMap[invite]   // passwordless registrations on the embedded fake
+	cartMu    sync.Mutex            // serializes the shop's cart changes (remove rebuilds a cart)
 }
 
 // Limits of the in-memory tables: old entries make room for new ones, so
