@@ -270,6 +270,16 @@ type PasswordlessResult struct {
 // support to send an invite.
 var ErrCredentialNotCreated = errors.New("shadow: user upgraded, first credential not created")
 
+// credentialError is ErrCredentialNotCreated with its cause, saying
+// "shadow:" once.
+type credentialError struct{ cause error }
+
+func (e credentialError) Error() string {
+	return ErrCredentialNotCreated.Error() + ": " + strings.TrimPrefix(e.cause.Error(), "shadow: ")
+}
+func (e credentialError) Is(target error) bool { return target == ErrCredentialNotCreated }
+func (e credentialError) Unwrap() error        { return e.cause }
+
 // UpgradeWithoutPassword turns a guest into a registered user in place
 // (same user id, so the cart stays theirs) without a password from the
 // app's own form: for apps that offer passkeys or social login, or let
@@ -328,7 +338,7 @@ func (m *Manager) UpgradeWithoutPassword(ctx context.Context, guestID string, p 
 		res.EmailCode = *resp.EmailCode
 	}
 	if cerr := m.createFirstCredential(ctx, guestID, p, &res); cerr != nil {
-		return res, fmt.Errorf("%w: %w", ErrCredentialNotCreated, cerr)
+		return res, credentialError{cerr}
 	}
 	return res, err
 }

@@ -2,6 +2,7 @@ package shadow_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -112,6 +113,8 @@ func TestUpgradeWithoutPasswordRefusals(t *testing.T) {
 	e.fake.FailNext(zitadeltest.OpCreateInviteCode, zitadeltest.Unavailable())
 	if _, err := e.mgr.UpgradeWithoutPassword(t.Context(), g.ID, ok); !errors.Is(err, shadow.ErrCredentialNotCreated) || !errors.Is(err, shadow.ErrUnavailable) {
 		t.Errorf("invite code failure: %v, want ErrCredentialNotCreated wrapping ErrUnavailable", err)
+	} else if n := strings.Count(err.Error(), "shadow:"); n != 1 {
+		t.Errorf("message %q says shadow: %d times", err, n)
 	}
 	if u := e.user(t, g.ID); len(u.Metadata) != 0 || u.Username != "ada@example.com" {
 		t.Errorf("user after the credential failure: %+v", u)

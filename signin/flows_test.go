@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -94,6 +96,8 @@ func TestMergeDeferredErrorIsTyped(t *testing.T) {
 	}
 	if !errors.Is(res.Merge.Err, signin.ErrMergeDeferred) || !errors.Is(res.Merge.Err, shadow.ErrUnavailable) {
 		t.Errorf("Merge.Err = %v, want ErrMergeDeferred wrapping ErrUnavailable", res.Merge.Err)
+	} else if n := strings.Count(res.Merge.Err.Error(), "shadow:"); n != 1 {
+		t.Errorf("message %q says shadow: %d times", res.Merge.Err, n)
 	}
 	for _, c := range w.Result().Cookies() {
 		if c.Name == shadow.DefaultInsecureCookieName {
@@ -329,5 +333,63 @@ func TestTrailingSlashIssuer(t *testing.T) {
 		RedirectURL: a.srv.URL + "/callback", Secrets: [][]byte{secret}, HTTPClient: a.fake.Client()})
 	if !errors.Is(err, signin.ErrIssuerMismatch) {
 		t.Errorf("New with the issuer's slash trimmed: %v, want ErrIssuerMismatch", err)
+	}
+}
+
+// TestMergeSessionForOwnLogin: apps with their own login call the merge
+// step alone, with the same rules.
+func TestMergeSessionForOwnLogin(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, appOptions{})
+	customer := a.customer(t, "ada@example.com")
+	b := a.browser(t)
+	if out := signin.MergeSession(httptest.NewRecorder(), newRequest(t, "/"), a.mgr, customer); out.Status != signin.NoGuest {
+		t.Errorf("without a guest session: %v", out.Status)
+	}
+	b.addToCart("mug")
+	guest := b.guestID()
+	a.fake.FailNext(zitadeltest.OpDeleteUser, zitadeltest.APIError(zitadeltest.CodeInternal, "", "boom"))
+	w, r := recorderFor(t, b, a.srv.URL+"/")
+	out := signin.MergeSession(w, r, a.mgr, customer)
+	if out.Status != signin.MergeDeferred || !errors.Is(out.Err, signin.ErrMergeDeferred) || len(w.Result().Cookies()) != 0 {
+		t.Fatalf("failed DeleteUser: %+v, cookies %v: want MergeDeferred, session kept", out, w.Result().Cookies())
+	}
+	w, r = recorderFor(t, b, a.srv.URL+"/")
+	out = signin.MergeSession(w, r, a.mgr, customer)
+	cleared := len(w.Result().Cookies()) == 1 && w.Result().Cookies()[0].MaxAge < 0
+	if out.Status != signin.Merged || out.GuestID != guest || !cleared || a.exists(guest) {
+		t.Errorf("retry: %+v, cookies %v: want Merged and the session cleared", out, w.Result().Cookies())
+	}
+	if diff := cmp.Diff(map[string]int{"mug": 1}, a.cart(t, customer)); diff != "" {
+		t.Errorf("cart (-want +got):\n%s", diff)
+	}
+}
+
+func TestDeclineMerge(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, appOptions{config: func(c *signin.Config) {
+		c.ConfirmMerge = func(context.Context, *signin.User) bool { return true }
+	}})
+	customer := a.customer(t, "ada@example.com")
+	b := a.browser(t)
+	b.addToCart("mug")
+	guest := b.guestID()
+	if _, body := b.signIn("ada@example.com", password); body.Status != "MergePending" {
+		t.Fatalf("callback %+v", body)
+	}
+	_, r := recorderFor(t, b, a.srv.URL+"/")
+	if g, ok := a.flow.PendingMerge(r, customer); !ok || g != guest {
+		t.Errorf("PendingMerge = %q %v, want %q", g, ok, guest)
+	}
+	if _, ok := a.flow.PendingMerge(r, "someone-else"); ok {
+		t.Error("PendingMerge answered for another user")
+	}
+	w := httptest.NewRecorder()
+	a.flow.DeclineMerge(w)
+	if c := w.Result().Cookies(); len(c) != 1 || c[0].MaxAge >= 0 {
+		t.Errorf("DeclineMerge cookies %v, want the pending merge dropped", c)
+	}
+	if !a.exists(guest) || b.guestID() != guest {
+		t.Error("declining touched the guest")
 	}
 }

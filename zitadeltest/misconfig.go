@@ -33,7 +33,7 @@ func (s *Server) discoveryIssuer() string {
 	if iss := s.st.misconfig.discoveryIssuer; iss != "" {
 		return iss
 	}
-	return s.Issuer()
+	return s.URL
 }
 
 // RevokeTokens revokes every personal access token, access token and

@@ -38,10 +38,10 @@ const (
 	OpRevoke
 	OpEndSession
 	OpGetPasswordComplexitySettings
+	OpGetInstance
 	OpRegister
 	OpCreateInviteCode
 	OpCreatePasskeyRegistrationLink
-	OpGetInstance
 )
 
 var opNames = [...]string{
@@ -69,10 +69,10 @@ var opNames = [...]string{
 	OpRevoke:                        "Revoke",
 	OpEndSession:                    "EndSession",
 	OpGetPasswordComplexitySettings: "GetPasswordComplexitySettings",
+	OpGetInstance:                   "GetInstance",
 	OpRegister:                      "Register",
 	OpCreateInviteCode:              "CreateInviteCode",
 	OpCreatePasskeyRegistrationLink: "CreatePasskeyRegistrationLink",
-	OpGetInstance:                   "GetInstance",
 }
 
 // String returns the operation's name, e.g. "CreateUser".

@@ -15,8 +15,9 @@ import (
 )
 
 // Server is an in-memory ZITADEL instance served by an httptest.Server on
-// 127.0.0.1, over TLS unless WithPlainHTTP. All its methods are safe for concurrent use: state is
-// guarded by one mutex, and inspection methods return copies.
+// 127.0.0.1, over TLS unless WithPlainHTTP. All its methods are safe for
+// concurrent use: state is guarded by one mutex, and inspection methods
+// return copies.
 type Server struct {
 	// URL is the instance's base URL, https://127.0.0.1:<port> (http://
 	// with WithPlainHTTP) without a trailing slash. It is also the OIDC

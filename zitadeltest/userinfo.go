@@ -196,12 +196,10 @@ func (st *state) endSession(sessionID string) {
 func (s *Server) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 	setOp(r, OpDiscovery)
 	issuer := s.discoveryIssuer()
-	iss := s.URL // endpoints hang off the base URL; "issuer" is exact
-	if issuer != s.Issuer() {
-		// SetDiscoveryIssuer: all of discovery moves, as with a wrong
-		// ExternalDomain.
-		iss = strings.TrimSuffix(issuer, "/")
+	if issuer == s.URL {
+		issuer = s.Issuer() // with WithTrailingSlashIssuer's slash
 	}
+	iss := strings.TrimSuffix(issuer, "/") // endpoints hang off the issuer without its slash
 	methods := []string{"none", "client_secret_basic", "client_secret_post", "private_key_jwt"}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"issuer":                                                   issuer,
