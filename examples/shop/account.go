@@ -24,6 +24,7 @@ type customer struct {
 	IDToken             string // for the debug panel and the end_session hint
 	AccessToken         string // a JWT (the seeded app issues JWT access tokens)
 	FormerGuestID       string // the guest this account was upgraded from, if any
+	MergedGuestID       string // the guest merged into this account at sign-in, if any
 }
 
 const customerCookie = "shop_customer"
@@ -93,6 +94,7 @@ func (s *shop) callback(w http.ResponseWriter, r *http.Request) {
 	kind, flash := "ok", "Welcome, "+cu.Name+"."
 	switch res.Merge.Status {
 	case signin.Merged:
+		cu.MergedGuestID = res.Merge.GuestID
 		if n := itemCount(res.Merge.Result.Merged); n > 0 {
 			flash += " We moved " + plural(n, "item") + " from your guest cart into your account."
 		}

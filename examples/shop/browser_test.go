@@ -70,6 +70,10 @@ func TestBrowser(t *testing.T) {
 	dir := screenshotDir(t)
 	for _, vp := range viewports {
 		t.Run(vp.name, func(t *testing.T) {
+			old, _ := filepath.Glob(filepath.Join(dir, vp.name+"-*.png"))
+			for _, f := range old {
+				os.Remove(f)
+			}
 			h := startShop(t)
 			b := newChrome(t, exe, vp, dir)
 			browserPhases(t, h, b)
@@ -294,6 +298,9 @@ func browserPhases(t *testing.T, h *harness, c *chrome) {
 		t.Errorf("after signing in: who %q, flash %q", c.text("#who"), c.text("#flash"))
 	}
 	c.wantCart("merged", map[string]string{"mug": "1 12.00 €", "sticker": "1 3.00 €", "tee": "1 25.00 €"}, "40.00 €", "3")
+	if c.text("#merged-guest") == "" || c.text("#merged-guest") == c.text("#sub") {
+		t.Errorf("debug panel after the merge: merged guest %q, sub %q", c.text("#merged-guest"), c.text("#sub"))
+	}
 	c.look("merged")
 
 	// Phase 4: an abandoned guest is previewed, then swept; its browser
@@ -322,6 +329,28 @@ func browserPhases(t *testing.T, h *harness, c *chrome) {
 		t.Errorf("the swept guest's browser is not anonymous:\n%s", c.text("main"))
 	}
 	c.look("after-sweep")
+
+	// And sign-up at ZITADEL's hosted page (prompt=create): the new
+	// account receives the guest's cart.
+	c.click(`li.card[data-sku="sticker"] button`)
+	c.click("#register")
+	c.do(chromedp.Click(chromedp.CSS(".alternatives summary")))
+	c.look("register-alternatives")
+	c.click("#hosted-signup")
+	if loc := eval[string](c, `location.href`); !strings.HasPrefix(loc, fake.Issuer()) || !c.has(`input[name="firstname"]`) {
+		t.Fatalf("at %s, want ZITADEL's registration page", loc)
+	}
+	c.look("zitadel-register")
+	c.fill(`input[name="firstname"]`, "Hana")
+	c.fill(`input[name="lastname"]`, "Hosted")
+	c.fill(`input[name="email"]`, "hana@example.com")
+	c.fill(`input[name="register-password"]`, "Hosted-Passw0rd!")
+	c.click(`button[type="submit"]`)
+	if c.text("#who") != "Hana Hosted" || !strings.Contains(c.text("#flash"), "We moved 1 item") {
+		t.Errorf("after the hosted sign-up: who %q, flash %q", c.text("#who"), c.text("#flash"))
+	}
+	c.wantCart("hosted sign-up", map[string]string{"sticker": "1 3.00 €"}, "3.00 €", "1")
+	c.look("hosted-signup")
 	c.open(h.url + "/no-such-page")
 	if !strings.Contains(c.text("#error-message"), "no page") || !c.has("#back") {
 		t.Errorf("404 page: %q", c.text("main"))

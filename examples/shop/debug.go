@@ -28,6 +28,9 @@ type debugPanel struct {
 	// FormerGuest is the guest id this account was upgraded from; equal to
 	// Token.Subject when registration kept the user id.
 	FormerGuest string
+	// MergedGuest is the guest whose cart moved into this account at
+	// sign-in (deleted since).
+	MergedGuest string
 	CartJSON    string
 }
 
@@ -84,7 +87,7 @@ func prettySegment(seg string, into *map[string]any) (string, error) {
 func (s *shop) debugPanel(r *http.Request, cart shadow.Cart) *debugPanel {
 	if cu := s.currentCustomer(r); cu != nil {
 		p := &debugPanel{Who: "customer", TokenName: "access token from the sign-in (authorization code + PKCE)",
-			FormerGuest: cu.FormerGuestID, CartJSON: cartJSON(cu.UserID, cart)}
+			FormerGuest: cu.FormerGuestID, MergedGuest: cu.MergedGuestID, CartJSON: cartJSON(cu.UserID, cart)}
 		p.Token = decodeJWT(cu.AccessToken)
 		if p.Token == nil {
 			p.Token, p.TokenName = decodeJWT(cu.IDToken), "ID token from the sign-in"
