@@ -217,6 +217,11 @@ func TestDeadGuestBrowserIsClean(t *testing.T) {
 			t.Errorf("swept guest's cookie kept: %s", c.Name)
 		}
 	}
+	// With no guests left, the admin's preview says why it scanned none.
+	if page := h.newBrowser().post("/admin/preview", url.Values{"older_than": {"1ns"}}); !strings.Contains(page, `<span id="scanned">0</span>`) ||
+		!strings.Contains(page, `id="scanned-hint"`) {
+		t.Errorf("an empty preview gives no hint:\n%s", page)
+	}
 	code, _, at := b.do(http.MethodPost, "/register", url.Values{"given_name": {"Sam"}, "family_name": {"Swept"},
 		"email": {"sam@example.com"}, "password": {"Swept-Away-1"}})
 	if code != http.StatusOK || !strings.HasPrefix(at.String(), h.demo.fake.Issuer()) {
