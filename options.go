@@ -372,6 +372,13 @@ func (c *config) tokenClient() *zitadel.Client {
 	return &zitadel.Client{BaseURL: c.issuer, HTTP: c.retryClient, UserAgent: userAgent}
 }
 
+// ErrInsecureIssuer is returned (wrapped, with the issuer) by New and
+// NewVerifier for an http:// issuer whose host is not loopback. ZITADEL is
+// reached over https; plain http is accepted only for 127.0.0.0/8, ::1 and
+// localhost, such as a local ZITADEL or zitadeltest.WithPlainHTTP, where no
+// token crosses a network.
+var ErrInsecureIssuer = errors.New("shadow: issuer must use https (plain http only on loopback: 127.0.0.0/8, ::1, localhost)")
+
 func checkIssuer(issuer string) error {
 	u, err := url.Parse(issuer)
 	if err != nil || issuer == "" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
@@ -380,11 +387,15 @@ func checkIssuer(issuer string) error {
 	if u.Scheme == "https" || u.Scheme == "http" && isLoopback(u.Hostname()) {
 		return nil
 	}
-	return fmt.Errorf("shadow: issuer %q must use https (http only for localhost)", issuer)
+	return fmt.Errorf("%w: %q", ErrInsecureIssuer, issuer)
 }
 
+// isLoopback reports whether host names this machine: localhost or an
+// address in 127.0.0.0/8 or ::1. Other names that resolve to loopback (such
+// as *.localhost or nip.io names) are not trusted: their resolution is not
+// ours to check.
 func isLoopback(host string) bool {
-	if host == "localhost" {
+	if strings.EqualFold(host, "localhost") {
 		return true
 	}
 	ip := net.ParseIP(host)
