@@ -79,7 +79,7 @@ func TestCancellationStopsBackoff(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, shadow.WithRetry(shadow.RetryOptions{MaxAttempts: 5, MinWait: time.Millisecond, MaxWait: time.Minute}))
 	e.fake.SetFault(zitadeltest.OpCreateUser, zitadeltest.RateLimited(30*time.Second))
-	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
 	defer cancel()
 	start := time.Now()
 	_, err := e.mgr.Provision(ctx)
