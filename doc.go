@@ -7,16 +7,35 @@
 // ZITADEL, and keeps it in an encrypted, authenticated, httpOnly cookie.
 // When the visitor registers, [Manager.Upgrade] turns the guest into a
 // registered user in place; when they log into an account they already
-// had, [Manager.MergeInto] moves the guest's cart there and deletes the
-// guest. [Manager.Sweep] deletes abandoned guests.
+// had, [Manager.MergeInto] moves what the guest owns there and deletes the
+// guest. [Manager.Sweep] deletes abandoned guests and their data.
 //
 // # Lifecycle and ZITADEL calls
 //
 //	Provision    CreateUser with an SDK-chosen id and the guest tag     1 round trip, retried
 //	Impersonate  token exchange at /oauth/v2/token                      1 round trip, retried
 //	Upgrade      ListUserMetadata, then one atomic UpdateUser           2 round trips, UpdateUser never retried
-//	MergeInto    ListUserMetadata, CartStore.Merge, DeleteUser          2 round trips, retried
+//	MergeInto    ListUserMetadata (guest) ‖ GetUserByID + ListUserMetadata
+//	             (target), then DeleteUser                              2 round trips, retried
 //	Sweep        ListUsers pages, then ListUserMetadata + DeleteUser    ≤ 2N + pages, retried
+//
+// # Data a guest owns
+//
+// The app's data lives in its own stores, which the Manager calls by the
+// [GuestData] interface (WithGuestData, any number) and, for carts, the
+// [CartStore] interface (WithCartStore, optional):
+//
+//	MergeInto    every store's GuestData.MoveGuest (the cart store: CartStore.Merge
+//	             or CartRetirer.MergeGuest) before DeleteUser; again after it
+//	             for stores without the Retirer capability
+//	Sweep        ActivityRecorder.LastActivity with IdleFor, SweepOptions.Veto,
+//	             then every store's GuestData.DeleteGuest (CartStore.Delete or
+//	             CartRetirer.DeleteGuest) before DeleteUser
+//	PruneRetired Retirer.PruneRetired
+//
+// Provision, Impersonate and Upgrade call no store. Stores with the
+// [Retirer] capability refuse writes under a moved or deleted guest with
+// [ErrOwnerRetired]. package shadowtest checks a store's contracts.
 //
 // The user service is spoken as Connect JSON (POST
 // /zitadel.user.v2.UserService/<Method>). Only idempotent requests are
@@ -31,8 +50,9 @@
 //     that sets the credentials.
 //  2. A guest id comes only from a sealed session or from the SDK itself;
 //     a tampered, forged, expired or foreign cookie is [ErrInvalidSession].
-//  3. No cart data is lost: merge first, delete the guest after; every
-//     step can be repeated.
+//  3. No data a guest owns is lost: move it first, delete the guest after;
+//     delete a swept guest's data before the guest; every step can be
+//     repeated.
 //  4. No e-mail is marked verified unless the app says it verified it
 //     (VerifiedByApp): by default Upgrade lets ZITADEL send a code.
 //  5. Only idempotent requests are retried.
@@ -46,5 +66,5 @@
 // variants on the guests' organization).
 //
 // For tests, package zitadeltest is an in-memory fake ZITADEL, and
-// memstore an in-memory [CartStore].
+// memstore an in-memory [CartStore] and [GuestData] store.
 package shadow

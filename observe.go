@@ -25,7 +25,7 @@ const (
 type Event struct {
 	Kind     EventKind
 	GuestID  string        // the guest concerned, when there is one
-	UserID   string        // the account merged into (EventMerged)
+	UserID   string        // the surviving account: merged into (EventMerged), the same id (EventUpgraded)
 	Duration time.Duration // wall time of the operation
 	Err      error         // nil on success
 	Sweep    *SweepReport  // EventSweepDone only

@@ -30,6 +30,7 @@ type config struct {
 	tokens          oauth2.TokenSource
 	retryClient     *retryablehttp.Client
 	store           CartStore
+	data            []namedData
 	codec           SessionCodec
 	sessionKeys     []SessionKey
 	httpClient      *http.Client
@@ -131,7 +132,12 @@ func WithClientKey(keyFileJSON []byte) Option {
 func WithCredentials(cr Credentials) Option { return func(c *config) { c.creds = cr } }
 
 // WithCartStore sets where carts live (memstore for tests, pgstore in
-// production). Required: there is no silent in-memory default.
+// production). It is optional: an app without carts configures none, and
+// other data a guest owns comes with WithGuestData. MergeInto merges the
+// cart with the policy of WithMergePolicy (CartStore.Merge, or
+// CartRetirer.MergeGuest when the store has it) and Sweep deletes it
+// (CartStore.Delete, or CartRetirer.DeleteGuest); the store appears as
+// CartStoreName in MergeResult.Stores.
 func WithCartStore(s CartStore) Option { return func(c *config) { c.store = s } }
 
 // WithSessionKeys makes the default [JWECodec] seal cookies with primary
@@ -246,9 +252,7 @@ func newConfig(issuer string, opts []Option) (config, error) {
 	case c.creds.source == nil:
 		bad("WithCredentials is required (for example shadow.PAT(token))")
 	}
-	if c.store == nil {
-		bad("WithCartStore is required (memstore.New() for tests)")
-	}
+	errs = append(errs, checkDataStores(c.store, c.data)...)
 	for i, k := range c.sessionKeys {
 		if len(k.key) == 0 {
 			bad("session key %d is empty; build keys with NewSessionKey or SessionKeyFromPassphrase", i)

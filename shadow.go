@@ -59,7 +59,7 @@ type Manager struct {
 	cfg     config
 	api     *zitadel.Client
 	codec   SessionCodec
-	store   CartStore
+	data    []dataStore // stores of data guests own, the cart store first
 	limiter *limiter
 
 	flights  singleflight.Group // provisioning, by browser key
@@ -79,7 +79,7 @@ func New(issuer string, opts ...Option) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Manager{cfg: cfg, codec: cfg.codec, store: cfg.store, limiter: newLimiter(cfg.limits)}
+	m := &Manager{cfg: cfg, codec: cfg.codec, data: dataStores(cfg.store, cfg.mergePolicy, cfg.data), limiter: newLimiter(cfg.limits)}
 	m.api = &zitadel.Client{BaseURL: cfg.issuer, HTTP: cfg.retryClient, Bearer: m.cfg.bearer, UserAgent: userAgent}
 	if m.codec == nil && len(cfg.sessionKeys) > 0 {
 		m.codec, err = NewJWECodec(cfg.sessionKeys[0], cfg.sessionKeys[1:], WithCodecClock(cfg.now),

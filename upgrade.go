@@ -30,6 +30,11 @@ const (
 
 // UpgradeResult is what Upgrade reports.
 type UpgradeResult struct {
+	// GuestID is the guest upgraded and AccountID the account that
+	// survives it: the same user id, since Upgrade works in place. Apps
+	// alias analytics ids by them as for MergeResult
+	// (docs/identity-stitching.md).
+	GuestID, AccountID string
 	// EmailCode is the verification code when Profile.Verification is
 	// ReturnCode; empty otherwise.
 	EmailCode string
@@ -72,22 +77,25 @@ type UpgradeResult struct {
 // again tells which (ErrNotGuest once it did).
 func (m *Manager) Upgrade(ctx context.Context, guestID string, p Profile) (res UpgradeResult, err error) {
 	start := time.Now()
-	defer func() { m.emit(Event{Kind: EventUpgraded, GuestID: guestID, Duration: time.Since(start), Err: err}) }()
+	res.GuestID, res.AccountID = guestID, guestID
+	defer func() {
+		m.emit(Event{Kind: EventUpgraded, GuestID: guestID, UserID: guestID, Duration: time.Since(start), Err: err})
+	}()
 	if guestID == "" {
-		return UpgradeResult{}, errors.New("shadow: Upgrade: empty guest id")
+		return res, errors.New("shadow: Upgrade: empty guest id")
 	}
 	email, err := checkProfile(p)
 	if err != nil {
-		return UpgradeResult{}, err
+		return res, err
 	}
 	unlock, err := m.lockGuest(ctx, guestID)
 	if err != nil {
-		return UpgradeResult{}, err
+		return res, err
 	}
 	defer unlock()
 	tags, err := m.requireGuest(ctx, guestID)
 	if err != nil {
-		return UpgradeResult{}, err
+		return res, err
 	}
 	req := upgradeRequest(guestID, email, p)
 	if !m.cfg.legacyMetadata {
@@ -99,11 +107,11 @@ func (m *Manager) Upgrade(ctx context.Context, guestID string, p Profile) (res U
 	err = m.call(ctx, zitadel.MethodUpdateUser, req, &resp)
 	switch {
 	case isAPIError(err, "already_exists", ""):
-		return UpgradeResult{}, fmt.Errorf("%w: %w", ErrEmailTaken, err)
+		return res, fmt.Errorf("%w: %w", ErrEmailTaken, err)
 	case isPasswordRejection(err):
-		return UpgradeResult{}, m.passwordPolicyError(ctx, p.Password, err)
+		return res, m.passwordPolicyError(ctx, p.Password, err)
 	case err != nil:
-		return UpgradeResult{}, err
+		return res, err
 	}
 	if resp.EmailCode != nil {
 		res.EmailCode = *resp.EmailCode
