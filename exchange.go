@@ -64,6 +64,12 @@ func (m *Manager) impersonate(ctx context.Context, guestID string, fresh bool, s
 	if guestID == "" {
 		return Token{}, errors.New("shadow: Impersonate: empty guest id")
 	}
+	if reason, ended := m.tombs.get(guestID); ended { // docs/architecture.md invariant 6
+		if reason == EndUpgraded {
+			return Token{}, fmt.Errorf("%w: %s was upgraded", ErrNotGuest, guestID)
+		}
+		return Token{}, fmt.Errorf("%w: guest %s was %s", ErrNotFound, guestID, reason)
+	}
 	actor, err := m.cfg.bearer(ctx)
 	if err != nil {
 		return Token{}, fmt.Errorf("shadow: service token: %w", err)

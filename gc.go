@@ -51,9 +51,10 @@ type SweepOptions struct {
 	// first; if another replica holds it, Sweep returns ErrSweepLocked.
 	Locker Locker
 	// AllowLiveSessions permits an OlderThan shorter than the Manager's
-	// session lifetime (WithSessionLifetime), which deletes guests whose
-	// cookies are still valid, and their carts. Without it such a Sweep is
-	// refused.
+	// idle timeout (WithIdleTimeout, or WithSessionLifetime if shorter), which deletes guests whose cookies
+	// are still valid, and their carts. Without it such a Sweep is refused.
+	// A guest older than OlderThan whose visitor is still active is kept
+	// only with IdleFor and a store that keeps activity.
 	AllowLiveSessions bool
 }
 
@@ -216,9 +217,9 @@ func (m *Manager) newSweepRun(opts SweepOptions, rep *SweepReport) (*sweepRun, e
 	switch {
 	case opts.OlderThan <= 0:
 		errs = append(errs, errors.New("shadow: Sweep: OlderThan must be positive"))
-	case opts.OlderThan < m.cfg.sessionLifetime && !opts.AllowLiveSessions:
-		errs = append(errs, fmt.Errorf("shadow: Sweep: OlderThan %v is shorter than the session lifetime %v: "+
-			"it would delete guests whose cookies are still valid (set AllowLiveSessions to mean it)", opts.OlderThan, m.cfg.sessionLifetime))
+	case opts.OlderThan < m.unusedCookieLife() && !opts.AllowLiveSessions:
+		errs = append(errs, fmt.Errorf("shadow: Sweep: OlderThan %v is shorter than the life of an unused session cookie %v: "+
+			"it would delete guests whose cookies are still valid (set AllowLiveSessions to mean it)", opts.OlderThan, m.unusedCookieLife()))
 	}
 	if opts.IdleFor < 0 || opts.MaxDeletes < 0 || opts.Concurrency < 0 {
 		errs = append(errs, errors.New("shadow: Sweep: IdleFor, MaxDeletes and Concurrency must not be negative"))

@@ -56,6 +56,7 @@ func (m *Manager) log() *slog.Logger {
 
 // emit logs e and hands it to the observer.
 func (m *Manager) emit(e Event) {
+	m.buryOnEvent(e)
 	if l := m.cfg.logger; l != nil {
 		level, msg := slog.LevelDebug, "shadow: "+string(e.Kind)
 		attrs := []slog.Attr{slog.Duration("duration", e.Duration)}
