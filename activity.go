@@ -79,4 +79,6 @@ func (m *Manager) noteActivity(ctx context.Context, guestID string, now time.Tim
 
 // unusedCookieLife is the longest a session cookie stays valid without
 // being used: the idle timeout, or the absolute lifetime if shorter.
-func (m *Manager) unusedCookieLife() time.Duration { return min(m.cfg.idleTimeout, m.cfg.sessionLifetime) }
+func (m *Manager) unusedCookieLife() time.Duration {
+	return min(m.cfg.idleTimeout, m.cfg.sessionLifetime)
+}

@@ -72,7 +72,7 @@ type Manager struct {
 	tombs    tombstones // guests seen to end: no session of theirs is a guest session
 	cop      *http.CrossOriginProtection
 
-	active   activityMemory // last activity write per guest
+	active activityMemory // last activity write per guest
 
 	hasRetirer  bool // some store retires owners: the shared ended-guest check
 	hasActivity bool // some store keeps activity
