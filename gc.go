@@ -402,7 +402,7 @@ func (r *sweepRun) one(ctx context.Context, u zitadel.User) (stays bool) {
 	if ctx.Err() != nil {
 		return true
 	}
-	if registered(u) {
+	if r.m.registered(u) { // from the listing: a first filter, decided again under the lock
 		r.skip(u.UserID, SkipRegistered)
 		return true
 	}
@@ -420,9 +420,19 @@ func (r *sweepRun) one(ctx context.Context, u zitadel.User) (stays bool) {
 		return true
 	}
 	defer unlock()
-	tags, listed, err := r.m.guestTags(ctx, u.UserID)
-	if err != nil {
+	// Decided again under the lock, from ZITADEL, never from the listing:
+	// a visitor may have registered since (docs/architecture.md invariant 8).
+	g, err := r.m.readGuest(ctx, u.UserID)
+	tags, listed := g.tags, g.listed
+	switch {
+	case errors.Is(err, ErrNotFound):
+		r.skip(u.UserID, SkipNoTag) // deleted meanwhile
+		return false
+	case err != nil:
 		r.fail(u.UserID, err)
+		return true
+	case g.registered:
+		r.skip(u.UserID, SkipRegistered)
 		return true
 	}
 	if len(tags) == 0 {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"time"
 
@@ -163,46 +162,10 @@ func (m *Manager) requireAccount(ctx context.Context, accountID string) error {
 		return fmt.Errorf("%w: merge target %s", ErrNotFound, accountID)
 	case tagErr != nil:
 		return fmt.Errorf("%w (merge target %s)", tagErr, accountID)
-	case len(tags) > 0 && !registered(*resp.User):
+	case len(tags) > 0 && !m.registered(*resp.User):
 		return fmt.Errorf("%w: %s", ErrTargetIsGuest, accountID)
 	}
 	return nil
-}
-
-// requireGuest returns the user's guest tags; ErrNotGuest when it exists
-// without one, and ErrNotFound when it does not exist (GetUserByID, only on
-// that failure path). A tag can outlive an upgrade that was not atomic —
-// with WithLegacyMetadata, or the official demo's upgrade, which leaves its
-// daily GUEST_YY_MM_DD key behind when its last call fails — so then it
-// also reads the user (GetUserByID) and refuses one with a password or a
-// verified e-mail. Callers hold the guest's lock.
-func (m *Manager) requireGuest(ctx context.Context, userID string) ([]guestTag, error) {
-	tags, _, err := m.guestTags(ctx, userID)
-	if err != nil {
-		return nil, err
-	}
-	if len(tags) > 0 && !m.cfg.legacyMetadata && !slices.ContainsFunc(tags, func(t guestTag) bool { return isDailyTagKey(t.Key) }) {
-		return tags, nil
-	}
-	var resp zitadel.GetUserByIDResponse
-	if err := m.call(zitadel.Idempotent(ctx), zitadel.MethodGetUserByID, zitadel.UserIDRequest{UserID: userID}, &resp); err != nil {
-		return nil, err
-	}
-	if len(tags) == 0 || resp.User == nil || registered(*resp.User) {
-		return nil, fmt.Errorf("%w: %s", ErrNotGuest, userID)
-	}
-	return tags, nil
-}
-
-// registered reports whether u shows signs of a registered user that a
-// guest never has: a machine user, a password, or a verified e-mail. The
-// SDK never deletes or changes such a user, tag or not (a tag can outlive
-// an upgrade with WithLegacyMetadata, or the official demo's upgrade).
-func registered(u zitadel.User) bool {
-	if u.Human == nil {
-		return true
-	}
-	return !u.Human.PasswordChanged.IsZero() || u.Human.Email != nil && u.Human.Email.IsVerified
 }
 
 // deleteUser deletes a user the caller has just found to be a guest; a
