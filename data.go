@@ -71,7 +71,9 @@ type Retirer interface {
 // keeps each owner's last activity. The session middleware records it, at
 // most every few minutes per guest; Sweep reads it with
 // SweepOptions.IdleFor and keeps a guest active within that window. The
-// Manager probes it by type assertion.
+// Manager probes it by type assertion. MoveGuest and DeleteGuest forget
+// the guest's activity; a store with the Retirer capability may refuse
+// RecordActivity for a retired owner with ErrOwnerRetired.
 type ActivityRecorder interface {
 	// RecordActivity notes that owner was active at at; an earlier at than
 	// the one recorded changes nothing.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -14,13 +15,17 @@ import (
 )
 
 // world is the population every fault-matrix case starts from: an old
-// guest with a cart, a registered customer with a cart, a second old guest
-// with a cart, and the clock 48 h after they were made.
+// guest with a cart and saved items, a registered customer with both, a
+// second old guest with both, and the clock 48 h after they were made.
+// Saved items live in a second store, which can fail on demand.
 type world struct {
 	*env
 	guest, other, customer string
 	customerBefore         zitadeltest.User
 	units                  int // cart units in the store at the start
+	saved                  *savedItems
+	flaky                  *faultyRetirer // saved, as the Manager sees it
+	records                int            // saved items at the start
 }
 
 func newWorld(t *testing.T, timeout time.Duration) *world {
@@ -30,15 +35,22 @@ func newWorld(t *testing.T, timeout time.Duration) *world {
 	}
 	base := newEnv(t)
 	e := base
+	saved := newSaved()
+	flaky := &faultyRetirer{faultyData: &faultyData{GuestData: saved}, Retirer: saved}
 	e.mgr = base.withOptions(t, shadow.WithHTTPClient(clientWithTimeout(base)),
-		shadow.WithRetry(shadow.RetryOptions{MaxAttempts: 3, MinWait: time.Millisecond, MaxWait: 5 * time.Millisecond}))
-	w := &world{env: e}
+		shadow.WithRetry(shadow.RetryOptions{MaxAttempts: 3, MinWait: time.Millisecond, MaxWait: 5 * time.Millisecond}),
+		shadow.WithGuestData("saved", flaky))
+	w := &world{env: e, saved: saved, flaky: flaky}
 	w.guest, w.other = e.provision(t).ID, e.provision(t).ID
 	w.customer = e.addCustomer(t, "customer@example.com")
 	addItems(t, e, w.guest, shadow.Item{SKU: "mug", Quantity: 2})
 	addItems(t, e, w.other, shadow.Item{SKU: "pen", Quantity: 1})
 	addItems(t, e, w.customer, shadow.Item{SKU: "tee", Quantity: 1})
 	w.units = 4
+	save(t, saved, w.guest, "g1", "g2")
+	save(t, saved, w.other, "o1")
+	save(t, saved, w.customer, "c1")
+	w.records = 4
 	e.clock.Advance(48 * time.Hour)
 	w.customerBefore = e.user(t, w.customer)
 	return w
@@ -49,17 +61,18 @@ func typed(err error) bool {
 	var ae *shadow.APIError
 	var oe *shadow.OAuthError
 	return errors.As(err, &ae) || errors.As(err, &oe) || errors.Is(err, shadow.ErrUnavailable) ||
-		errors.Is(err, shadow.ErrNotGuest) || errors.Is(err, shadow.ErrNotFound)
+		errors.Is(err, shadow.ErrNotGuest) || errors.Is(err, shadow.ErrNotFound) || errors.Is(err, errStoreDown)
 }
 
 // checkInvariants asserts the invariants of docs/architecture.md on the world after a run.
 func (w *world) checkInvariants(t *testing.T, swept bool) {
 	t.Helper()
-	units := 0
+	units, records := 0, 0
 	for _, u := range w.fake.Users() {
 		for _, it := range cartOf(t, w.env, u.ID) {
 			units += it.Quantity
 		}
+		records += len(savedOf(t, w.saved, u.ID))
 		_, tagged := u.Metadata[shadow.DefaultTagKey]
 		switch {
 		case u.Type == zitadeltest.Machine:
@@ -73,9 +86,18 @@ func (w *world) checkInvariants(t *testing.T, swept bool) {
 		if _, ok := w.fake.User(id); !ok && len(cartOf(t, w.env, id)) > 0 {
 			t.Errorf("deleted guest %s left a cart behind", id)
 		}
+		if _, ok := w.fake.User(id); !ok && len(savedOf(t, w.saved, id)) > 0 {
+			t.Errorf("deleted guest %s left saved items behind", id)
+		}
 	}
 	if !swept && units != w.units {
 		t.Errorf("%d cart units with existing users, want %d: items lost", units, w.units)
+	}
+	if !swept && records != w.records {
+		t.Errorf("%d saved items with existing users, want %d: items lost", records, w.records)
+	}
+	if !slices.Contains(savedOf(t, w.saved, w.customer), "c1") {
+		t.Error("the registered customer lost a saved item")
 	}
 	after, ok := w.fake.User(w.customer)
 	if !ok {
@@ -120,7 +142,7 @@ func TestFaultMatrix(t *testing.T) {
 				_, err := w.mgr.Upgrade(t.Context(), w.guest, goodProfile)
 				return err
 			}, false},
-		{"MergeInto", []zitadeltest.Operation{zitadeltest.OpListUserMetadata, zitadeltest.OpDeleteUser},
+		{"MergeInto", []zitadeltest.Operation{zitadeltest.OpListUserMetadata, zitadeltest.OpGetUserByID, zitadeltest.OpDeleteUser},
 			func(t *testing.T, w *world) error {
 				_, err := w.mgr.MergeInto(t.Context(), w.guest, w.customer)
 				return err
@@ -164,6 +186,68 @@ func TestFaultMatrix(t *testing.T) {
 					})
 				}
 			}
+		}
+	}
+}
+
+// TestStoreFaultMatrix fails the saved-items store's MoveGuest or
+// DeleteGuest in MergeInto and Sweep, once (a repeated call must finish
+// the job) and for good (the guest must survive with its data or without
+// it, never data without a guest): the invariants hold either way.
+func TestStoreFaultMatrix(t *testing.T) {
+	t.Parallel()
+	methods := []struct {
+		name  string
+		uses  string // the store call the method makes
+		run   func(t *testing.T, w *world) error
+		done  func(w *world) bool
+		swept bool
+	}{
+		{"MergeInto", "MoveGuest", func(t *testing.T, w *world) error {
+			_, err := w.mgr.MergeInto(t.Context(), w.guest, w.customer)
+			return err
+		}, func(w *world) bool { _, ok := w.fake.User(w.guest); return !ok }, false},
+		{"Sweep", "DeleteGuest", func(t *testing.T, w *world) error {
+			rep, err := w.mgr.Sweep(t.Context(), shadow.SweepOptions{AllowLiveSessions: true, OlderThan: 24 * time.Hour, RequestsPerSecond: -1})
+			for _, f := range rep.Failed {
+				if !errors.Is(f.Err, errStoreDown) {
+					t.Errorf("sweep failure of %s: %v, want the store's error", f.GuestID, f.Err)
+				}
+			}
+			return err
+		}, func(w *world) bool {
+			_, ok1 := w.fake.User(w.guest)
+			_, ok2 := w.fake.User(w.other)
+			return !ok1 && !ok2
+		}, true},
+	}
+	for _, m := range methods {
+		for _, times := range []int{1, -1} {
+			mode := map[int]string{1: "once", -1: "always"}[times]
+			t.Run(fmt.Sprintf("%s/%s/%s", m.name, m.uses, mode), func(t *testing.T) {
+				t.Parallel()
+				w := newWorld(t, 5*time.Second)
+				if m.uses == "MoveGuest" {
+					w.flaky.failing(times, 0)
+				} else {
+					w.flaky.failing(0, times)
+				}
+				err := m.run(t, w)
+				if err != nil && !typed(err) {
+					t.Errorf("%s returned an untyped error: %v", m.name, err)
+				}
+				w.checkInvariants(t, m.swept)
+				if times < 0 {
+					if m.done(w) {
+						t.Errorf("%s finished although the store's %s always failed", m.name, m.uses)
+					}
+					return
+				}
+				if err := m.run(t, w); err != nil || !m.done(w) {
+					t.Errorf("%s after one store fault: done %v, %v; want it finished", m.name, m.done(w), err)
+				}
+				w.checkInvariants(t, m.swept)
+			})
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -46,6 +47,8 @@ type population struct {
 	old        []string          // abandoned guests: only Sweep touches them
 	young      []string          // live guests: Add, Upgrade and MergeInto touch them
 	added      int               // units added by the run
+	saved      *savedItems       // the second store: saved items
+	records    int               // saved items put by the run
 	upgraded   map[string]string // guest id → the e-mail its one successful Upgrade set
 	// merging orders Adds against MergeIntos, as an app does by dropping
 	// the guest cookie once the merge returned: an Add never targets a guest
@@ -66,15 +69,20 @@ func (p *population) pick(r *rand.Rand, l *[]string) string {
 }
 
 func runProperties(t *testing.T, seed uint64) {
-	e := newEnv(t, shadow.WithRetry(shadow.RetryOptions{MinWait: time.Millisecond, MaxWait: 5 * time.Millisecond}))
+	saved := newSaved()
+	e := newEnv(t, shadow.WithRetry(shadow.RetryOptions{MinWait: time.Millisecond, MaxWait: 5 * time.Millisecond}),
+		shadow.WithGuestData("saved", saved))
 	r := rand.New(rand.NewPCG(seed, 0))
-	p := &population{upgraded: map[string]string{}}
+	p := &population{upgraded: map[string]string{}, saved: saved}
 	oldUnits := map[string]int{}
+	oldRecords := 0
 	for i := range 6 {
 		g := e.provision(t).ID
 		q := 1 + r.IntN(3)
 		addItems(t, e, g, shadow.Item{SKU: "old" + strconv.Itoa(i), Quantity: q})
+		save(t, saved, g, "old"+strconv.Itoa(i))
 		p.old, oldUnits[g] = append(p.old, g), q
+		oldRecords++
 	}
 	e.clock.Advance(48 * time.Hour)
 	for i := range 4 {
@@ -87,8 +95,12 @@ func runProperties(t *testing.T, seed uint64) {
 		p.young = append(p.young, e.provision(t).ID)
 	}
 	before := map[string]zitadeltest.User{}
+	savedBefore := map[string][]string{}
 	for _, id := range p.registered {
 		before[id] = e.user(t, id)
+		save(t, saved, id, "base-"+id)
+		savedBefore[id] = savedOf(t, saved, id)
+		p.records++
 	}
 	// Faults now and then, on retried and unretried calls alike.
 	e.fake.FailNext(zitadeltest.OpDeleteUser, zitadeltest.Unavailable())
@@ -127,8 +139,9 @@ func runProperties(t *testing.T, seed uint64) {
 			t.Errorf("seed %d: upgraded user %s = %+v, want %s untagged with a password", seed, id, u, email)
 		}
 	}
-	units, swept := 0, 0
+	units, swept, records, sweptRecords := 0, 0, 0, 0
 	for _, u := range e.fake.Users() {
+		records += len(savedOf(t, saved, u.ID))
 		_, tagged := u.Metadata[shadow.DefaultTagKey]
 		if u.Type == zitadeltest.Human && u.HasPassword == tagged {
 			t.Errorf("seed %d: user %s has password=%v and tag=%v", seed, u.ID, u.HasPassword, tagged)
@@ -140,8 +153,9 @@ func runProperties(t *testing.T, seed uint64) {
 	for _, g := range p.old {
 		if _, ok := e.fake.User(g); !ok {
 			swept += oldUnits[g]
-			if len(cartOf(t, e, g)) != 0 {
-				t.Errorf("seed %d: swept guest %s kept its cart", seed, g)
+			sweptRecords++
+			if len(cartOf(t, e, g)) != 0 || len(savedOf(t, saved, g)) != 0 {
+				t.Errorf("seed %d: swept guest %s kept its cart or saved items", seed, g)
 			}
 		}
 	}
@@ -153,6 +167,21 @@ func runProperties(t *testing.T, seed uint64) {
 	}
 	if units != total-swept {
 		t.Errorf("seed %d: %d units in carts, want %d (added %d, swept %d)", seed, units, total-swept, total, swept)
+	}
+	// The same for saved items, and no saved item lives under a user that
+	// is gone (merged or swept): no orphan either way.
+	if want := p.records + oldRecords - sweptRecords; records != want {
+		t.Errorf("seed %d: %d saved items with existing users, want %d", seed, records, want)
+	}
+	for _, g := range append(append([]string(nil), p.young...), p.old...) {
+		if _, ok := e.fake.User(g); !ok && len(savedOf(t, saved, g)) != 0 {
+			t.Errorf("seed %d: deleted guest %s left saved items", seed, g)
+		}
+	}
+	for id, keys := range savedBefore {
+		if got := savedOf(t, saved, id); !isSubset(keys, got) {
+			t.Errorf("seed %d: registered user %s lost saved items: had %v, has %v", seed, id, keys, got)
+		}
 	}
 }
 
@@ -180,7 +209,24 @@ func (p *population) step(t *testing.T, e *env, r *rand.Rand, tag string) {
 			return // merged away: the app would have dropped the cookie
 		}
 		q := 1 + r.IntN(2)
-		if err := e.store.Add(ctx, owner, shadow.Item{SKU: "sku" + strconv.Itoa(r.IntN(4)), Quantity: q}); err != nil {
+		var err error
+		if r.IntN(2) == 0 {
+			err = e.store.Add(ctx, owner, shadow.Item{SKU: "sku" + strconv.Itoa(r.IntN(4)), Quantity: q})
+		} else {
+			// A saved item with a key of its own, so no merge combines it.
+			q = 0
+			if err = p.saved.Put(ctx, owner, tag, 1); err == nil {
+				p.mu.Lock()
+				p.records++
+				p.mu.Unlock()
+			}
+		}
+		switch {
+		case errors.Is(err, shadow.ErrOwnerRetired):
+			// Merged or swept while DeleteUser failed: the store refuses
+			// the write, and the visitor's app writes elsewhere.
+			return
+		case err != nil:
 			t.Errorf("Add: %v", err)
 			return
 		}
@@ -218,4 +264,14 @@ func (p *population) step(t *testing.T, e *env, r *rand.Rand, tag string) {
 			t.Errorf("Sweep: %v", err)
 		}
 	}
+}
+
+// isSubset reports whether every string of a is in b.
+func isSubset(a, b []string) bool {
+	for _, s := range a {
+		if !slices.Contains(b, s) {
+			return false
+		}
+	}
+	return true
 }
