@@ -47,8 +47,9 @@ const impersonationScope = "openid " + sessionScope
 // user), [ErrImpersonationDisabled] or [ErrPermissionDenied].
 func (m *Manager) Impersonate(ctx context.Context, guestID string) (Token, error) {
 	start := time.Now()
+	ctx = m.begin(ctx, EventImpersonated)
 	tok, err := m.impersonate(ctx, guestID, false, impersonationScope)
-	m.emit(Event{Kind: EventImpersonated, GuestID: guestID, Duration: time.Since(start), Err: err})
+	m.emit(ctx, Event{Kind: EventImpersonated, GuestID: guestID, Duration: time.Since(start), Err: err})
 	return tok, err
 }
 

@@ -281,8 +281,9 @@ func (m *Manager) newGuestSession(ctx context.Context) (Session, error) {
 		return Session{}, err
 	}
 	start := time.Now()
-	tok, err := m.impersonate(ctx, g.ID, true, sessionScope)
-	m.emit(Event{Kind: EventImpersonated, GuestID: g.ID, Duration: time.Since(start), Err: err})
+	ictx := m.begin(ctx, EventImpersonated)
+	tok, err := m.impersonate(ictx, g.ID, true, sessionScope)
+	m.emit(ictx, Event{Kind: EventImpersonated, GuestID: g.ID, Duration: time.Since(start), Err: err})
 	if err != nil {
 		m.deleteUnusable(ctx, g.ID)
 		return Session{}, err
@@ -351,11 +352,14 @@ func (m *Manager) renew(r *http.Request, guestID string) (Token, error) {
 		if err := m.renewLim.allow(r, now); err != nil {
 			return Token{}, err
 		}
+		// Shared by the guest's waiting requests: not cancelled when the
+		// first one leaves; traced and observed once, by this caller.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), provisionTimeout)
 		defer cancel()
+		ctx = m.begin(ctx, EventRenewed)
 		start := time.Now()
 		tok, err := m.impersonate(ctx, guestID, false, sessionScope)
-		m.emit(Event{Kind: EventRenewed, GuestID: guestID, Duration: time.Since(start), Err: err})
+		m.emit(ctx, Event{Kind: EventRenewed, GuestID: guestID, Duration: time.Since(start), Err: err})
 		if !errors.Is(err, ErrNotGuest) && !errors.Is(err, ErrNotFound) {
 			m.renewed.put(guestID, renewal{tok: tok, err: err, at: m.now()}, m.cfg.renewBefore)
 		}

@@ -120,8 +120,9 @@ func (m *Manager) goneGuest(ctx context.Context, guestID string, sessionProof bo
 func (m *Manager) mergeInto(ctx context.Context, guestID, accountID string, sessionProof bool) (res MergeResult, err error) {
 	start := time.Now()
 	res.GuestID, res.AccountID = guestID, accountID
+	ctx = m.begin(ctx, EventMerged)
 	defer func() {
-		m.emit(Event{Kind: EventMerged, GuestID: guestID, UserID: accountID, Duration: time.Since(start), Err: err})
+		m.emit(ctx, Event{Kind: EventMerged, GuestID: guestID, UserID: accountID, Duration: time.Since(start), Err: err})
 	}()
 	switch {
 	case guestID == "" || accountID == "":
@@ -237,7 +238,8 @@ func (m *Manager) deleteUser(ctx context.Context, userID string) error {
 // deleteGuest is deleteUser with the EventDeleted event.
 func (m *Manager) deleteGuest(ctx context.Context, guestID string) error {
 	start := time.Now()
+	ctx = m.begin(ctx, EventDeleted)
 	err := m.deleteUser(ctx, guestID)
-	m.emit(Event{Kind: EventDeleted, GuestID: guestID, Duration: time.Since(start), Err: err})
+	m.emit(ctx, Event{Kind: EventDeleted, GuestID: guestID, Duration: time.Since(start), Err: err})
 	return err
 }

@@ -257,14 +257,14 @@ func TestPruneRetired(t *testing.T) {
 	if _, err := e.mgr.MergeInto(t.Context(), g.ID, user); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.mgr.PruneRetired(t.Context(), shadow.DefaultSessionLifetime-1); err == nil {
-		t.Error("PruneRetired accepted an age shorter than the session lifetime")
+	if _, err := e.mgr.PruneRetired(t.Context(), shadow.DefaultIdleTimeout-1); err == nil {
+		t.Error("PruneRetired accepted an age shorter than the idle timeout")
 	}
-	if n, err := e.mgr.PruneRetired(t.Context(), shadow.DefaultSessionLifetime); err != nil || n != 0 {
+	if n, err := e.mgr.PruneRetired(t.Context(), shadow.DefaultIdleTimeout); err != nil || n != 0 {
 		t.Errorf("PruneRetired right after the merge = %d, %v; want 0", n, err)
 	}
-	e.clock.Advance(shadow.DefaultSessionLifetime + time.Hour)
-	if n, err := e.mgr.PruneRetired(t.Context(), shadow.DefaultSessionLifetime); err != nil || n != 2 {
+	e.clock.Advance(shadow.DefaultIdleTimeout + time.Hour)
+	if n, err := e.mgr.PruneRetired(t.Context(), shadow.DefaultIdleTimeout); err != nil || n != 2 {
 		t.Errorf("PruneRetired after the session lifetime = %d, %v; want 2 (cart store and saved)", n, err)
 	}
 	save(t, saved, g.ID, "again")

@@ -49,6 +49,7 @@ type config struct {
 	retry           RetryOptions
 	legacyMetadata  bool
 	observer        Observer
+	tracer          Tracer
 	logger          *slog.Logger
 	limits          ProvisionLimits
 	guestLocker     Locker

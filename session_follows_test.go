@@ -122,51 +122,55 @@ func TestRenewalPerClientBound(t *testing.T) {
 // the visitor's session (finding 7).
 func TestCrossSiteUnsafeRequestsCreateNoGuest(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	trusting := e.withOptions(t, shadow.WithTrustedOrigins("https://partner.example"))
 	for _, tc := range []struct {
 		name    string
-		mgr     *shadow.Manager
+		trust   bool
 		headers map[string]string
 		refused bool
 	}{
-		{"SecFetchSiteCrossSite", e.mgr, map[string]string{"Sec-Fetch-Site": "cross-site"}, true},
-		{"OriginOfAnotherHost", e.mgr, map[string]string{"Origin": "https://evil.example"}, true},
-		{"SameOrigin", e.mgr, map[string]string{"Sec-Fetch-Site": "same-origin"}, false},
-		{"NoBrowserHeaders", e.mgr, nil, false},
-		{"TrustedOrigin", trusting, map[string]string{"Origin": "https://partner.example"}, false},
+		{"SecFetchSiteCrossSite", false, map[string]string{"Sec-Fetch-Site": "cross-site"}, true},
+		{"OriginOfAnotherHost", false, map[string]string{"Origin": "https://evil.example"}, true},
+		{"SameOrigin", false, map[string]string{"Sec-Fetch-Site": "same-origin"}, false},
+		{"NoBrowserHeaders", false, nil, false},
+		{"TrustedOrigin", true, map[string]string{"Origin": "https://partner.example"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
+			e := newEnv(t)
+			if tc.trust {
+				e.mgr = e.withOptions(t, shadow.WithTrustedOrigins("https://partner.example"))
+			}
+			_, old := newGuestCookie(t, e.mgr) // the visitor's session, which the request lacks or carries
+			e.fake.ResetRequests()
 			for _, via := range []string{"EnsureGuest", "GuestRequired"} {
-				r := newRequest(t, nil)
-				for k, v := range tc.headers {
-					r.Header.Set(k, v)
-				}
-				rec := newRecorder()
-				var err error
-				if via == "EnsureGuest" {
-					_, err = tc.mgr.EnsureGuest(rec, r)
-				} else {
-					tc.mgr.GuestRequired(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})).ServeHTTP(rec, r)
-					if rec.Code == http.StatusForbidden {
-						err = shadow.ErrCrossSite
+				for _, cookies := range [][]*http.Cookie{nil, {old}} {
+					r := newRequest(t, cookies)
+					for k, v := range tc.headers {
+						r.Header.Set(k, v)
+					}
+					rec := newRecorder()
+					var err error
+					if via == "EnsureGuest" {
+						_, err = e.mgr.EnsureGuest(rec, r)
+					} else {
+						e.mgr.GuestRequired(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})).ServeHTTP(rec, r)
+						if rec.Code == http.StatusForbidden {
+							err = shadow.ErrCrossSite
+						}
+					}
+					if got := errors.Is(err, shadow.ErrCrossSite); got != tc.refused {
+						t.Errorf("%s: refused = %v (%v), want %v", via, got, err, tc.refused)
+					}
+					if tc.refused && len(rec.Result().Cookies()) != 0 {
+						t.Errorf("%s: a refused request set cookies: %v", via, rec.Result().Header["Set-Cookie"])
 					}
 				}
-				if got := errors.Is(err, shadow.ErrCrossSite); got != tc.refused {
-					t.Errorf("%s: refused = %v (%v), want %v", via, got, err, tc.refused)
-				}
-				if tc.refused && len(rec.Result().Cookies()) != 0 {
-					t.Errorf("%s: a refused request set cookies: %v", via, rec.Result().Header["Set-Cookie"])
-				}
+			}
+			if n := e.fake.Count(zitadeltest.OpCreateUser); tc.refused && n != 0 || !tc.refused && n != 2 {
+				t.Errorf("%d guests created, want %d", n, map[bool]int{true: 0, false: 2}[tc.refused])
 			}
 		})
 	}
-	t.Cleanup(func() {
-		if n := e.fake.Count(zitadeltest.OpCreateUser); n != 6 { // 3 accepted cases × 2 ways
-			t.Errorf("%d guests created, want 6 (none for the refused requests)", n)
-		}
-	})
 }
 
 // TestConcurrentFirstIntentsWithoutCookies: four parallel first saves of

@@ -78,8 +78,9 @@ type UpgradeResult struct {
 func (m *Manager) Upgrade(ctx context.Context, guestID string, p Profile) (res UpgradeResult, err error) {
 	start := time.Now()
 	res.GuestID, res.AccountID = guestID, guestID
+	ctx = m.begin(ctx, EventUpgraded)
 	defer func() {
-		m.emit(Event{Kind: EventUpgraded, GuestID: guestID, UserID: guestID, Duration: time.Since(start), Err: err})
+		m.emit(ctx, Event{Kind: EventUpgraded, GuestID: guestID, UserID: guestID, Duration: time.Since(start), Err: err})
 	}()
 	if guestID == "" {
 		return res, errors.New("shadow: Upgrade: empty guest id")

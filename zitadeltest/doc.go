@@ -60,6 +60,17 @@
 // GetUserByID reads them or the delay passes, as ZITADEL's lagging
 // projection does (docs/zitadel.md §6.7); it is off by default.
 //
+// # Misconfigurations and regressions
+//
+// For tests of configuration checks, the seeded working setup can be
+// broken one piece at a time: SetImpersonation(false) turns the instance's
+// impersonation policy off, RevokeTokens revokes a user's PATs and tokens,
+// SetDiscoveryIssuer makes discovery announce another issuer, and
+// SetScopeRegression reproduces ZITADEL v4.15.3's token-exchange scope
+// regression (issues #12319, #12322). AddApp (an application without the
+// token exchange grant) and AddMachineUser (a service account without a
+// role) cover the rest. SetVersion sets the release GetInstance reports.
+//
 // # Clock and keys
 //
 // Now, SetTime and Advance drive the server's clock, which stamps creation
@@ -92,6 +103,10 @@
 //
 // Settings service: GetPasswordComplexitySettings over Connect and as GET
 // /v2/settings/password/complexity, answering ZITADEL's default policy.
+//
+// Instance service: GetInstance over Connect, with the release SetVersion
+// sets (DefaultVersion otherwise); it needs iam.read, which of the fake's
+// roles only RoleIAMOwnerViewer grants.
 //
 // The API takes "Authorization: Bearer" with a PAT or an access token of
 // the server whose audience holds ZITADEL's project (scope

@@ -86,6 +86,9 @@ func (s *Server) exchange(r *http.Request, a *app) (*pendingTokens, *oauthError)
 	if oerr != nil {
 		return nil, oerr
 	}
+	if oerr := st.regressedScopes(scopeList(f.Get("scope")), subject.scopes, actorTok.scopes, actorPath); oerr != nil {
+		return nil, oerr
+	}
 	scopes, oerr := exchangeScopes(scopeList(f.Get("scope")), subject.scopes, actorTok.scopes, actorPath)
 	if oerr != nil {
 		return nil, oerr

@@ -38,6 +38,7 @@ const (
 	OpRevoke
 	OpEndSession
 	OpGetPasswordComplexitySettings
+	OpGetInstance
 )
 
 var opNames = [...]string{
@@ -65,6 +66,7 @@ var opNames = [...]string{
 	OpRevoke:                        "Revoke",
 	OpEndSession:                    "EndSession",
 	OpGetPasswordComplexitySettings: "GetPasswordComplexitySettings",
+	OpGetInstance:                   "GetInstance",
 }
 
 // String returns the operation's name, e.g. "CreateUser".

@@ -151,6 +151,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("/v2/users", s.serveGateway)
 	mux.HandleFunc("/v2/users/", s.serveGateway)
 	mux.HandleFunc(zitadel.SettingsServicePath, s.serveSettings)
+	mux.HandleFunc(zitadel.InstanceServicePath, s.serveInstance)
 	mux.HandleFunc("/v2/settings/password/complexity", s.serveSettings)
 	mux.HandleFunc(zitadel.PathDiscovery, s.serveDiscovery)
 	mux.HandleFunc(zitadel.PathKeys, s.serveKeys)

@@ -191,7 +191,7 @@ func (st *state) endSession(sessionID string) {
 // ZITADEL's createDiscoveryConfig sets.
 func (s *Server) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 	setOp(r, OpDiscovery)
-	iss := s.URL
+	iss := s.discoveryIssuer()
 	methods := []string{"none", "client_secret_basic", "client_secret_post", "private_key_jwt"}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"issuer":                                                   iss,
