@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -114,7 +115,7 @@ func (w *world) checkInvariants(t *testing.T, swept bool) {
 // and the invariants hold either way.
 func TestFaultMatrix(t *testing.T) {
 	t.Parallel()
-	const timeout = 400 * time.Millisecond
+	const timeout = time.Second // room for a loaded, shared CI machine under -race
 	faults := map[string]zitadeltest.Fault{
 		"503":             zitadeltest.Unavailable(),
 		"429":             zitadeltest.RateLimited(0),
@@ -145,6 +146,50 @@ func TestFaultMatrix(t *testing.T) {
 		{"MergeInto", []zitadeltest.Operation{zitadeltest.OpListUserMetadata, zitadeltest.OpGetUserByID, zitadeltest.OpDeleteUser},
 			func(t *testing.T, w *world) error {
 				_, err := w.mgr.MergeInto(t.Context(), w.guest, w.customer)
+				return err
+			}, false},
+		{"Renewal", []zitadeltest.Operation{zitadeltest.OpTokenExchange, zitadeltest.OpGetUserByID},
+			func(t *testing.T, w *world) error {
+				// A cookie whose token expired, replayed five times: the
+				// guest stays the same, and the replays cost no exchange
+				// beyond the first request's (whether it worked or not).
+				// Renewals are counted by the Manager's events: the fake logs
+				// a delayed request only when it ends, after the retry.
+				var renewals atomic.Int32
+				mgr := w.withOptions(t, shadow.WithHTTPClient(&http.Client{Transport: w.fake.Client().Transport, Timeout: timeout}),
+					shadow.WithObserver(func(e shadow.Event) {
+						if e.Kind == shadow.EventRenewed {
+							renewals.Add(1)
+						}
+					}))
+				c := w.cookieOf(t, w.guest, w.clock.Now().Add(-time.Hour))
+				s, err := mgr.EnsureGuest(newRecorder(), newRequest(t, []*http.Cookie{c}))
+				if err == nil && s.GuestID != w.guest {
+					t.Errorf("renewal gave guest %s, want %s", s.GuestID, w.guest)
+				}
+				for range 5 {
+					if s, err := mgr.EnsureGuest(newRecorder(), newRequest(t, []*http.Cookie{c})); err == nil && s.GuestID != w.guest {
+						t.Errorf("a replay gave guest %s, want %s", s.GuestID, w.guest)
+					}
+				}
+				if n := renewals.Load(); n != 1 {
+					t.Errorf("a request and 5 replays of its cookie made %d renewals, want 1", n)
+				}
+				return err
+			}, false},
+		{"UpgradeThenReplay", []zitadeltest.Operation{zitadeltest.OpGetUserByID, zitadeltest.OpListUserMetadata, zitadeltest.OpUpdateUser},
+			func(t *testing.T, w *world) error {
+				c := w.cookieOf(t, w.guest, w.clock.Now().Add(12*time.Hour))
+				_, err := w.mgr.Upgrade(t.Context(), w.guest, goodProfile)
+				if u, ok := w.fake.User(w.guest); ok && u.HasPassword {
+					w.fake.ClearFaults()
+					if s, _, _ := serve(t, w.mgr, c); s.GuestID == w.guest {
+						t.Error("the upgraded guest's old cookie is a guest session again")
+					}
+					if s, err := w.mgr.EnsureGuest(newRecorder(), newRequest(t, []*http.Cookie{c})); err == nil && s.GuestID == w.guest {
+						t.Error("EnsureGuest handed out the upgraded guest's old session")
+					}
+				}
 				return err
 			}, false},
 		{"Sweep", []zitadeltest.Operation{zitadeltest.OpListUsers, zitadeltest.OpListUserMetadata, zitadeltest.OpDeleteUser},
@@ -250,4 +295,17 @@ func TestStoreFaultMatrix(t *testing.T) {
 			})
 		}
 	}
+}
+
+// cookieOf seals a session cookie for guestID whose token expires at
+// tokenExpiry, as the cookie helpers would have written it earlier.
+func (w *world) cookieOf(t *testing.T, guestID string, tokenExpiry time.Time) *http.Cookie {
+	t.Helper()
+	rec := newRecorder()
+	s := shadow.Session{GuestID: guestID, Token: shadow.Token{AccessToken: "old", TokenType: "Bearer", Expiry: tokenExpiry},
+		Expiry: w.clock.Now().Add(24 * time.Hour)}
+	if err := w.mgr.WriteSession(rec, s); err != nil {
+		t.Fatal(err)
+	}
+	return sessionCookie(t, rec)
 }
