@@ -15,8 +15,9 @@ import (
 //	MergeInto  MoveGuest(ctx, guestID, accountID) on every store, in the order
 //	           configured, before DeleteUser; again afterwards on stores
 //	           without the Retirer capability, for writes that raced the move
-//	Sweep      DeleteGuest(ctx, guestID) on every store, before DeleteUser;
-//	           LastActivity (ActivityRecorder) with SweepOptions.IdleFor
+//	Sweep      LastActivity (ActivityRecorder) with SweepOptions.IdleFor,
+//	           then SweepOptions.Veto, then DeleteGuest(ctx, guestID) on
+//	           every store, before DeleteUser
 //
 // Provision, Impersonate and Upgrade call no store: an upgraded guest keeps
 // its user id, so its data stays where it is.
@@ -36,9 +37,12 @@ import (
 // A store that also implements [Retirer] promises more: its MoveGuest and
 // DeleteGuest retire guestID atomically with the move or delete, and from
 // then on every write the store accepts under guestID fails with an error
-// matching [ErrOwnerRetired]. A write racing MergeInto then either lands
-// before the move (and moves) or fails; it is never left behind under a
-// deleted guest. memstore and pgstore implement it.
+// matching [ErrOwnerRetired] (and so does a MoveGuest into it). A write
+// racing MergeInto then either lands before the move (and moves) or
+// fails; it is never left behind under a deleted guest. Without it, the
+// Manager moves once more after DeleteUser, which catches writes that
+// landed meanwhile but not one landing after that. memstore and pgstore
+// implement it.
 type GuestData interface {
 	// MoveGuest moves everything guestID owns to accountID and reports how
 	// much moved.

@@ -27,6 +27,7 @@ type world struct {
 	saved                  *savedItems
 	flaky                  *faultyRetirer // saved, as the Manager sees it
 	records                int            // saved items at the start
+	timeout                time.Duration  // the Manager's HTTP client timeout
 }
 
 func newWorld(t *testing.T, timeout time.Duration) *world {
@@ -41,7 +42,7 @@ func newWorld(t *testing.T, timeout time.Duration) *world {
 	e.mgr = base.withOptions(t, shadow.WithHTTPClient(clientWithTimeout(base)),
 		shadow.WithRetry(shadow.RetryOptions{MaxAttempts: 3, MinWait: time.Millisecond, MaxWait: 5 * time.Millisecond}),
 		shadow.WithGuestData("saved", flaky))
-	w := &world{env: e, saved: saved, flaky: flaky}
+	w := &world{env: e, saved: saved, flaky: flaky, timeout: timeout}
 	w.guest, w.other = e.provision(t).ID, e.provision(t).ID
 	w.customer = e.addCustomer(t, "customer@example.com")
 	addItems(t, e, w.guest, shadow.Item{SKU: "mug", Quantity: 2})
@@ -115,7 +116,12 @@ func (w *world) checkInvariants(t *testing.T, swept bool) {
 // and the invariants hold either way.
 func TestFaultMatrix(t *testing.T) {
 	t.Parallel()
-	const timeout = time.Second // room for a loaded, shared CI machine under -race
+	// The client timeout: short enough that the "timeout" fault (twice as
+	// long) makes a client give up, long enough that a healthy request
+	// (a token exchange signs two RSA JWTs, slow under -race on a loaded
+	// machine) never does. Cases without the "timeout" fault get a longer
+	// one still.
+	const timeout, relaxed = 1500 * time.Millisecond, 10 * time.Second
 	faults := map[string]zitadeltest.Fault{
 		"503":             zitadeltest.Unavailable(),
 		"429":             zitadeltest.RateLimited(0),
@@ -156,7 +162,7 @@ func TestFaultMatrix(t *testing.T) {
 				// Renewals are counted by the Manager's events: the fake logs
 				// a delayed request only when it ends, after the retry.
 				var renewals atomic.Int32
-				mgr := w.withOptions(t, shadow.WithHTTPClient(&http.Client{Transport: w.fake.Client().Transport, Timeout: timeout}),
+				mgr := w.withOptions(t, shadow.WithHTTPClient(&http.Client{Transport: w.fake.Client().Transport, Timeout: w.timeout}),
 					shadow.WithObserver(func(e shadow.Event) {
 						if e.Kind == shadow.EventRenewed {
 							renewals.Add(1)
@@ -213,7 +219,11 @@ func TestFaultMatrix(t *testing.T) {
 					}
 					t.Run(fmt.Sprintf("%s/%v/%s/%s", m.name, op, fname, mode), func(t *testing.T) {
 						t.Parallel()
-						w := newWorld(t, timeout)
+						limit := relaxed
+						if fname == "timeout" {
+							limit = timeout
+						}
+						w := newWorld(t, limit)
 						if persistent {
 							w.fake.SetFault(op, fault)
 						} else {

@@ -80,7 +80,8 @@ type Manager struct {
 
 // New builds a Manager for the ZITADEL instance at issuer (for example
 // "https://my-instance.zitadel.cloud"). The options WithOrganization,
-// WithClientID, WithCredentials and WithCartStore are required; the cookie
+// WithClientID and WithCredentials are required; the stores of data guests
+// own (WithCartStore, WithGuestData) are optional; the cookie
 // helpers also need WithSessionKeys or WithSessionCodec. Every invalid or
 // missing option is reported at once, joined in one error. New makes no
 // network call.

@@ -337,3 +337,30 @@ func TestNewMoverReportsEveryProblem(t *testing.T) {
 var keysSorted = cmp.Options{cmpopts.SortSlices(func(a, b string) bool { return a < b }), cmpopts.EquateEmpty()}
 
 func testNow() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+// TestMoverMoveSQLSumsCounters runs the README's MoveSQL: counters of both
+// owners add up.
+func TestMoverMoveSQLSumsCounters(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	schema := newSchema(t)
+	counters := pgx.Identifier{schema, "counters"}.Sanitize()
+	exec(t, `CREATE TABLE `+counters+` (owner text NOT NULL, name text NOT NULL, n int NOT NULL, PRIMARY KEY (owner, name))`)
+	m := newMover(t, pgstore.MoverConfig{Schema: schema, Tables: []pgstore.OwnerTable{{Schema: schema, Name: "counters",
+		MoveSQL: `WITH g AS (DELETE FROM ` + counters + ` WHERE owner = $1 RETURNING name, n)
+INSERT INTO ` + counters + ` (owner, name, n) SELECT $2, name, n FROM g
+ON CONFLICT (owner, name) DO UPDATE SET n = counters.n + EXCLUDED.n`}}})
+	exec(t, `INSERT INTO `+counters+` VALUES ('guest', 'views', 3), ('guest', 'likes', 1), ('acct', 'views', 10)`)
+	res, err := m.MoveGuest(ctx, "guest", "acct")
+	if err != nil || res.Records != 2 {
+		t.Fatalf("MoveGuest = %+v, %v; want 2 records", res, err)
+	}
+	rows, _ := sharedPool.Query(ctx, `SELECT owner || ':' || name || '=' || n FROM `+counters+` ORDER BY 1`)
+	got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"acct:likes=1", "acct:views=13"}, got); diff != "" {
+		t.Errorf("counters (-want +got):\n%s", diff)
+	}
+}

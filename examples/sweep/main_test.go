@@ -176,3 +176,23 @@ func TestSweepCommandWithPostgres(t *testing.T) {
 		t.Errorf("insert under a swept guest = %v, want the retirement error", err)
 	}
 }
+
+// FuzzOwnerTableFlag: any -owner-table value is accepted as a table with
+// a non-empty name and column, or refused with an error; never a panic.
+func FuzzOwnerTableFlag(f *testing.F) {
+	for _, s := range []string{"saved", "app.drafts:user_id", ".:x", "a.b.c:d", ":", "t:", "s.:c", "ü.ñ:ö"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		var o ownerTables
+		if err := o.Set(v); err != nil {
+			if len(o) != 0 {
+				t.Errorf("Set(%q) failed but added %v", v, o)
+			}
+			return
+		}
+		if len(o) != 1 || o[0].Name == "" || o[0].Column == "" {
+			t.Errorf("Set(%q) = %+v, want one table with a name and a column", v, o)
+		}
+	})
+}
