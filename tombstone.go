@@ -129,15 +129,16 @@ func (t *tombstones) markChecked(id string, now time.Time, d time.Duration) {
 }
 
 // buryOnEvent records the guests whose lifecycle events say they ended:
-// a successful Upgrade (also one whose legacy tag removal failed), a
-// successful MergeInto, and a successful DeleteUser of a guest.
+// a successful Upgrade or UpgradeWithoutPassword (also one whose legacy
+// tag removal or first credential failed), a successful MergeInto, and a
+// successful DeleteUser of a guest.
 func (m *Manager) buryOnEvent(e Event) {
 	if e.GuestID == "" {
 		return
 	}
 	var reason EndReason
 	switch {
-	case e.Kind == EventUpgraded && (e.Err == nil || errors.Is(e.Err, ErrTagNotRemoved)):
+	case e.Kind == EventUpgraded && (e.Err == nil || errors.Is(e.Err, ErrTagNotRemoved) || errors.Is(e.Err, ErrCredentialNotCreated)):
 		reason = EndUpgraded
 	case e.Kind == EventMerged && e.Err == nil:
 		reason = EndMerged
