@@ -69,10 +69,12 @@ type MergeResult struct {
 // [*APIError] or [ErrUnavailable] from ZITADEL.
 //
 // A guest already gone from ZITADEL (a DeleteUser applied whose answer was
-// lost, so the first MergeInto returned an error) still has its data moved
-// when this process deleted it or a store retired it; otherwise the call
-// returns ErrNotFound and [Manager.MergeSessionInto], given the visitor's
-// session, finishes the job.
+// lost, so the first MergeInto returned an error) still has what is left
+// of its data moved when this process deleted it or a store retired it:
+// the result then reports GuestDeleted and the moves; with nothing left to
+// move, or without that knowledge, the call returns ErrNotFound (as a
+// repeat of a completed merge does), and [Manager.MergeSessionInto], given
+// the visitor's session, proves the guest and finishes the job.
 func (m *Manager) MergeInto(ctx context.Context, guestID, accountID string) (res MergeResult, err error) {
 	return m.mergeInto(ctx, guestID, accountID, false)
 }
@@ -168,6 +170,10 @@ func (m *Manager) mergeInto(ctx context.Context, guestID, accountID string, sess
 			return res, fmt.Errorf("shadow: move late guest data in store %q: %w", d.name, err)
 		}
 		res.Stores[i].Records += n
+	}
+	if gone && !slices.ContainsFunc(res.Stores, func(sm StoreMove) bool { return sm.Records > 0 }) {
+		// A repeat after a completed merge: nothing was left behind.
+		return res, fmt.Errorf("%w: guest %s was already deleted; nothing was left to move", ErrNotFound, guestID)
 	}
 	return res, nil
 }
