@@ -28,7 +28,8 @@ type SweepOptions struct {
 	// SweepSkip.Detail); an error keeps it as well (SkipVetoFailed, the
 	// error in SweepSkip.Err): a veto that cannot decide never deletes. It
 	// runs on the sweep's workers, concurrently for different guests, and
-	// should honour ctx.
+	// should honour ctx; it must not call the Manager about the same guest,
+	// whose lock the sweep holds (that call would get ErrGuestBusy).
 	Veto func(ctx context.Context, guestID string) (reason string, err error)
 	// DryRun finds and counts eligible guests without deleting anything.
 	DryRun bool

@@ -263,6 +263,9 @@ type PasswordlessProfile struct {
 // PasswordlessResult holds the codes UpgradeWithoutPassword returns with
 // ReturnCode.
 type PasswordlessResult struct {
+	// GuestID is the guest upgraded and AccountID the account that
+	// survives it: the same user id, as for UpgradeResult.
+	GuestID, AccountID string
 	// InviteCode is the invite code (InviteCode with ReturnCode).
 	InviteCode string
 	// PasskeyCodeID and PasskeyCode are the passkey registration code
@@ -311,12 +314,13 @@ func (e credentialError) Unwrap() error        { return e.cause }
 // upgraded but the code could not be created. Safe for concurrent use.
 func (m *Manager) UpgradeWithoutPassword(ctx context.Context, guestID string, p PasswordlessProfile) (res PasswordlessResult, err error) {
 	start := time.Now()
+	res.GuestID, res.AccountID = guestID, guestID
 	ctx = m.begin(ctx, EventUpgraded)
 	defer func() {
 		m.emit(ctx, Event{Kind: EventUpgraded, GuestID: guestID, UserID: guestID, Duration: time.Since(start), Err: err})
 	}()
 	if guestID == "" {
-		return PasswordlessResult{}, errors.New("shadow: UpgradeWithoutPassword: empty guest id")
+		return res, errors.New("shadow: UpgradeWithoutPassword: empty guest id")
 	}
 	email, problems := checkIdentity(p.GivenName, p.FamilyName, p.Email)
 	if p.Credential != InviteCode && p.Credential != PasskeyLink {
@@ -329,7 +333,7 @@ func (m *Manager) UpgradeWithoutPassword(ctx context.Context, guestID string, p 
 		problems = append(problems, "URL template and application name must be at most 200 characters")
 	}
 	if len(problems) > 0 {
-		return PasswordlessResult{}, fmt.Errorf("%w: %s", ErrInvalidProfile, strings.Join(problems, "; "))
+		return res, fmt.Errorf("%w: %s", ErrInvalidProfile, strings.Join(problems, "; "))
 	}
 	verification := p.Verification
 	if p.Credential == InviteCode {
@@ -342,7 +346,7 @@ func (m *Manager) UpgradeWithoutPassword(ctx context.Context, guestID string, p 
 	req.Human.Password = nil
 	resp, err := m.upgradeInPlace(ctx, guestID, req, "")
 	if err != nil && !errors.Is(err, ErrTagNotRemoved) {
-		return PasswordlessResult{}, err
+		return res, err
 	}
 	if resp.EmailCode != nil && p.Credential == PasskeyLink {
 		res.EmailCode = *resp.EmailCode

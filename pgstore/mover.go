@@ -150,17 +150,17 @@ func newOwnerTable(t OwnerTable) (ownerTable, error) {
 	}
 	switch {
 	case bad(t.Name):
-		return ownerTable{}, fmt.Errorf("Name %q must be 1 to %d bytes without NUL", t.Name, maxIdentifier)
+		return ownerTable{}, fmt.Errorf("table name %q must be 1 to %d bytes without NUL", t.Name, maxIdentifier)
 	case t.Schema != "" && bad(t.Schema):
-		return ownerTable{}, fmt.Errorf("Schema %q must be at most %d bytes without NUL", t.Schema, maxIdentifier)
+		return ownerTable{}, fmt.Errorf("schema %q must be at most %d bytes without NUL", t.Schema, maxIdentifier)
 	case bad(t.Column):
-		return ownerTable{}, fmt.Errorf("Column %q must be 1 to %d bytes without NUL", t.Column, maxIdentifier)
+		return ownerTable{}, fmt.Errorf("owner column %q must be 1 to %d bytes without NUL", t.Column, maxIdentifier)
 	case t.OnConflict != KeepAccountRow && t.OnConflict != KeepGuestRow:
-		return ownerTable{}, fmt.Errorf("OnConflict %d is neither KeepAccountRow nor KeepGuestRow", t.OnConflict)
+		return ownerTable{}, fmt.Errorf("conflict rule %d is neither KeepAccountRow nor KeepGuestRow", t.OnConflict)
 	}
 	for _, k := range t.Key {
 		if bad(k) || k == t.Column {
-			return ownerTable{}, fmt.Errorf("Key column %q must be 1 to %d bytes without NUL, other than the owner column", k, maxIdentifier)
+			return ownerTable{}, fmt.Errorf("key column %q must be 1 to %d bytes without NUL, other than the owner column", k, maxIdentifier)
 		}
 	}
 	id := pgx.Identifier{t.Name}

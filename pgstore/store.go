@@ -27,7 +27,10 @@ const (
 
 // Store is a [shadow.CartStore] on PostgreSQL: one row per owner and SKU in
 // one table. Create it with [New] (the zero value is not usable) and the
-// table with [Store.Migrate].
+// table with [Store.Migrate]. It is also a [shadow.CartRetirer] (MergeGuest
+// and DeleteGuest retire the guest, and Add refuses retired owners) and a
+// [shadow.ActivityRecorder]; to move the app's own tables with the carts,
+// give it to a [Mover].
 //
 // A Store is safe for concurrent use, by any number of goroutines and
 // processes sharing the database. Every method honours ctx: it returns

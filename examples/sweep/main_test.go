@@ -159,9 +159,25 @@ func TestSweepCommandWithPostgres(t *testing.T) {
 	if err := release(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	code, out, errOut := sweep(t, fake, env, "-older-than", "1ns", "-allow-live-sessions", "-rate", "-1",
-		"-owner-table", table+":user_id", "-prune-retired", "720h")
-	if code != 0 || !strings.Contains(out, "deleted 2") || !strings.Contains(out, "pruned 0") {
+	// Another process (the app, registering guests[1]) holds that guest's
+	// lock: the sweep leaves it alone.
+	releaseGuest, ok, err := pgstore.NewLocker(pool).TryLock(t.Context(), "shadow-guest:"+guests[1])
+	if err != nil || !ok {
+		t.Fatalf("TryLock(guest): %v %v", ok, err)
+	}
+	args := []string{"-older-than", "1ns", "-allow-live-sessions", "-rate", "-1", "-owner-table", table + ":user_id"}
+	code, out, errOut := sweep(t, fake, env, args...)
+	if code != 0 || !strings.Contains(out, "deleted 1") || !strings.Contains(out, string(shadow.SkipBusy)) {
+		t.Fatalf("with a guest locked elsewhere: exit %d, %q, %q; want 1 deleted, 1 busy", code, out, errOut)
+	}
+	if _, ok := fake.User(guests[1]); !ok {
+		t.Fatal("the sweep deleted a guest whose lock another process held")
+	}
+	if err := releaseGuest(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = sweep(t, fake, env, append(args, "-prune-retired", "720h")...)
+	if code != 0 || !strings.Contains(out, "deleted 1") || !strings.Contains(out, "pruned 0") {
 		t.Fatalf("after release: exit %d, %q, %q", code, out, errOut)
 	}
 	var left []string
