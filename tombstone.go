@@ -185,6 +185,9 @@ func (m *Manager) guestEnded(ctx context.Context, id string) (EndReason, bool) {
 		m.log().Warn("shadow: could not ask the stores whether a guest ended", "guest", id, "err", err)
 		return "", false
 	case ended:
+		if reason == "" {
+			reason = EndDeleted // a store that recorded no reason
+		}
 		m.tombs.bury(id, reason, now, m.cfg.idleTimeout)
 		return reason, true
 	}

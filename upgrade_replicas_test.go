@@ -18,19 +18,28 @@ import (
 	"github.com/shadowaccounts/shadow/zitadeltest"
 )
 
-// upgraders are the two ways to upgrade a guest in place.
-var upgraders = map[string]func(t *testing.T, mgr *shadow.Manager, id string){
-	"Upgrade": func(t *testing.T, mgr *shadow.Manager, id string) {
+// upgraders upgrade a guest in place through mgr, on e's fake: the two
+// methods, and an Upgrade whose UpdateUser answer was lost after ZITADEL
+// applied it.
+var upgraders = map[string]func(t *testing.T, e *env, mgr *shadow.Manager, id string){
+	"Upgrade": func(t *testing.T, _ *env, mgr *shadow.Manager, id string) {
 		t.Helper()
 		if _, err := mgr.Upgrade(t.Context(), id, goodProfile); err != nil {
 			t.Fatalf("Upgrade: %v", err)
 		}
 	},
-	"UpgradeWithoutPassword": func(t *testing.T, mgr *shadow.Manager, id string) {
+	"UpgradeWithoutPassword": func(t *testing.T, _ *env, mgr *shadow.Manager, id string) {
 		t.Helper()
 		if _, err := mgr.UpgradeWithoutPassword(t.Context(), id, shadow.PasswordlessProfile{GivenName: "Ada",
 			FamilyName: "Lovelace", Email: "ada@example.com", ReturnCode: true}); err != nil {
 			t.Fatalf("UpgradeWithoutPassword: %v", err)
+		}
+	},
+	"UpgradeAnswerLost": func(t *testing.T, e *env, mgr *shadow.Manager, id string) {
+		t.Helper()
+		e.fake.FailNext(zitadeltest.OpUpdateUser, zitadeltest.DropAfterCommit())
+		if _, err := mgr.Upgrade(t.Context(), id, goodProfile); !errors.Is(err, shadow.ErrUnavailable) {
+			t.Fatalf("Upgrade with its answer lost = %v, want ErrUnavailable", err)
 		}
 	},
 }
@@ -60,7 +69,7 @@ func TestUpgradeSeenByEveryReplica(t *testing.T) {
 				if _, ok, _ := serve(t, b, cookie); !ok {
 					t.Fatal("replica B does not take the live guest session")
 				}
-				upgrade(t, a, g.GuestID)
+				upgrade(t, e, a, g.GuestID)
 
 				// Within the interval B has not asked the store again: the
 				// documented bound, which keeps the warm request cheap.
@@ -140,7 +149,7 @@ func TestUpgradeStandsWhenTheStoreFails(t *testing.T) {
 			e := newEnv(t, shadow.WithGuestData("saved", failingEnder{memstore.NewRecords[int](nil)}),
 				shadow.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 			g, cookie := newGuestCookie(t, e.mgr)
-			upgrade(t, e.mgr, g.GuestID)
+			upgrade(t, e, e.mgr, g.GuestID)
 			if u := e.user(t, g.GuestID); u.Username != "ada@example.com" || len(u.Metadata) != 0 {
 				t.Errorf("user after the upgrade = %+v, want it upgraded", u)
 			}
