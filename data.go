@@ -19,8 +19,9 @@ import (
 //	           then SweepOptions.Veto, then DeleteGuest(ctx, guestID) on
 //	           every store, before DeleteUser
 //
-// Provision, Impersonate and Upgrade call no store: an upgraded guest keeps
-// its user id, so its data stays where it is.
+// Provision and Impersonate call no store. Upgrade moves nothing (an
+// upgraded guest keeps its user id, so its data stays where it is); it
+// only records the end in stores with the [GuestEnder] capability.
 //
 // Implementations must be safe for concurrent use, honour ctx (returning
 // ctx.Err() when it is done before the work) and keep these contracts,
