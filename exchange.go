@@ -81,7 +81,7 @@ func (m *Manager) impersonate(ctx context.Context, guestID string, fresh bool, s
 	var tr *zitadel.TokenResponse
 	wait := lagWait
 	for attempt := 0; ; attempt++ {
-		tr, err = m.api.PostToken(ctx, form, m.cfg.clientAuth.apply(m.cfg.issuer, m.cfg.now))
+		tr, err = m.api.PostToken(ctx, form, m.cfg.clientAuth.apply(m.cfg.exactIssuer, m.cfg.now))
 		err = apiErr(ctx, "token exchange", err)
 		if err == nil || !fresh || attempt == lagRetries || !errors.Is(err, ErrNotFound) {
 			break

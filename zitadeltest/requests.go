@@ -39,6 +39,9 @@ const (
 	OpEndSession
 	OpGetPasswordComplexitySettings
 	OpGetInstance
+	OpRegister
+	OpCreateInviteCode
+	OpCreatePasskeyRegistrationLink
 )
 
 var opNames = [...]string{
@@ -67,6 +70,9 @@ var opNames = [...]string{
 	OpEndSession:                    "EndSession",
 	OpGetPasswordComplexitySettings: "GetPasswordComplexitySettings",
 	OpGetInstance:                   "GetInstance",
+	OpRegister:                      "Register",
+	OpCreateInviteCode:              "CreateInviteCode",
+	OpCreatePasskeyRegistrationLink: "CreatePasskeyRegistrationLink",
 }
 
 // String returns the operation's name, e.g. "CreateUser".

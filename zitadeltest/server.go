@@ -74,8 +74,9 @@ func Start(t testing.TB, opts ...Option) *Server {
 // Close shuts the server down and waits for the requests in flight.
 func (s *Server) Close() { s.ts.Close() }
 
-// Issuer returns the OIDC issuer, equal to URL.
-func (s *Server) Issuer() string { return s.URL }
+// Issuer returns the OIDC issuer: URL, with a trailing slash under
+// WithTrailingSlashIssuer.
+func (s *Server) Issuer() string { return s.URL + s.cfg.issuerSuffix }
 
 // Client returns an HTTP client that trusts the server's TLS certificate.
 func (s *Server) Client() *http.Client { return s.ts.Client() }
@@ -158,6 +159,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc(zitadel.PathToken, s.serveToken)
 	mux.HandleFunc(zitadel.PathAuthorize, s.serveAuthorize)
 	mux.HandleFunc(pathLogin, s.serveLogin)
+	mux.HandleFunc(pathRegister, s.serveRegister)
 	mux.HandleFunc(zitadel.PathIntrospect, s.serveIntrospect)
 	mux.HandleFunc(zitadel.PathUserinfo, s.serveUserinfo)
 	mux.HandleFunc(zitadel.PathRevoke, s.serveRevoke)

@@ -37,6 +37,7 @@ type state struct {
 	tokenSeq uint64 // issue order of tokens and refresh tokens
 	authReqs map[string]*authRequest
 	codes    map[string]*authCode
+	browsers browsers // login sessions and first-credential codes (login.go, credential.go)
 
 	webKey WebKey    // kind of the signing keys
 	keys   []*webKey // previous key (after RotateKeys) and current key, last; made on first use
@@ -288,6 +289,9 @@ type authRequest struct {
 	codeChallenge             string // S256 challenge; "" when none was sent
 	loginHint                 string
 	audience                  []string
+	userAgent                 string // the browser (user-agent cookie) that started it
+	prompt                    []string
+	created                   time.Time
 }
 
 // authCode is an issued authorization code; it is used at most once.
@@ -296,6 +300,7 @@ type authCode struct {
 	userID    string
 	authTime  time.Time
 	expiresAt time.Time
+	sessionID string // the browser's login session, the tokens' "sid"
 }
 
 // revokeUserTokens revokes the access and refresh tokens of a user, and its
