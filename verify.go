@@ -304,6 +304,25 @@ func (a *audience) UnmarshalJSON(b []byte) error {
 // fractional (RFC 7519 §2).
 type numericDate float64
 
+// maxNumericDate is the latest NumericDate a token may carry: the end of
+// year 9999 UTC. Later values (1e300, 9.3e18) would overflow time.Time's
+// arithmetic and compare as if they lay in the past or the future at random.
+const maxNumericDate = 253402300799
+
+// UnmarshalJSON reads a JSON number and rejects values outside
+// [0, end of year 9999], so that no later comparison overflows.
+func (d *numericDate) UnmarshalJSON(b []byte) error {
+	var f float64
+	if err := json.Unmarshal(b, &f); err != nil {
+		return fmt.Errorf("NumericDate: %w", err)
+	}
+	if !(f >= 0 && f <= maxNumericDate) { // also false for NaN
+		return fmt.Errorf("NumericDate %s outside 0..%d", b, maxNumericDate)
+	}
+	*d = numericDate(f)
+	return nil
+}
+
 func (d *numericDate) time() time.Time {
 	if d == nil {
 		return time.Time{}
