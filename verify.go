@@ -151,8 +151,10 @@ func NewVerifier(issuer string, opts ...VerifierOption) (*Verifier, error) {
 }
 
 // Verifier returns a Verifier for tokens of the Manager's issuer, using
-// its HTTP client and guest tag key; audience defaults to the Manager's
-// client id.
+// its HTTP client and guest tag key. Without WithAudience it accepts
+// tokens naming the Manager's client id or, with WithProjectID, its
+// project id (guest tokens of key-file and client-credentials actors name
+// only the project).
 func (m *Manager) Verifier(opts ...VerifierOption) (*Verifier, error) {
 	base := []VerifierOption{WithVerifierHTTPClient(m.cfg.httpClient), WithVerifierTagKey(m.cfg.tagKey)}
 	probe := verifierConfig{}
@@ -160,7 +162,14 @@ func (m *Manager) Verifier(opts ...VerifierOption) (*Verifier, error) {
 		o(&probe)
 	}
 	if len(probe.audience) == 0 {
-		base = append(base, WithAudience(m.cfg.clientID))
+		// Guest tokens name the exchanging application; with a key-file or
+		// client-credentials actor they name only the project (its audience
+		// is what the actor asked for, docs/zitadel.md §5.5).
+		aud := []string{m.cfg.clientID}
+		if m.cfg.projectID != "" {
+			aud = append(aud, m.cfg.projectID)
+		}
+		base = append(base, WithAudience(aud...))
 	}
 	return NewVerifier(m.cfg.exactIssuer, append(base, opts...)...)
 }
