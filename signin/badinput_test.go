@@ -145,10 +145,18 @@ func TestConfigErrors(t *testing.T) {
 		"http redirect":   {Issuer: a.fake.Issuer(), ClientID: "c", RedirectURL: "http://app.example/cb", Secrets: [][]byte{secret}},
 		"http issuer":     {Issuer: "http://zitadel.example", ClientID: "c", RedirectURL: "https://app.example/cb", Secrets: [][]byte{secret}},
 		"negative expiry": {Issuer: a.fake.Issuer(), ClientID: "c", RedirectURL: "https://app.example/cb", Secrets: [][]byte{secret}, StateLifetime: -1},
+		// Names that merely start like a loopback address are other hosts.
+		"http redirect, 127. name": {Issuer: a.fake.Issuer(), ClientID: "c", RedirectURL: "http://127.0.0.1.nip.example/cb", Secrets: [][]byte{secret}, HTTPClient: a.fake.Client()},
+		"http redirect, 127 label": {Issuer: a.fake.Issuer(), ClientID: "c", RedirectURL: "http://127.attacker.example/cb", Secrets: [][]byte{secret}, HTTPClient: a.fake.Client()},
 	} {
 		if _, err := signin.New(t.Context(), cfg); err == nil || !strings.HasPrefix(err.Error(), "shadow: ") {
 			t.Errorf("%s: %v, want a shadow: error", name, err)
 		}
+	}
+	// Refused by the configuration check, before any network call.
+	if _, err := signin.New(t.Context(), signin.Config{Issuer: "http://127.attacker.example", ClientID: "c",
+		RedirectURL: "https://app.example/cb", Secrets: [][]byte{secret}}); err == nil || !strings.Contains(err.Error(), "is not an https URL") {
+		t.Errorf("http issuer named 127.attacker.example: %v, want refused as not https", err)
 	}
 	if _, err := a.flow.AuthCodeURL(httptest.NewRecorder(), newRequest(t, "/login"), signin.WithPrompt("consent")); err == nil {
 		t.Error("unknown prompt accepted")

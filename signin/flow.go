@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -281,9 +282,12 @@ func containsString(l []string, s string) bool {
 	return false
 }
 
+// isLoopback reports whether host (a URL's Hostname) is "localhost" or a
+// loopback IP address; a name such as 127.example.com is not.
 func isLoopback(host string) bool {
-	if host == "localhost" {
+	if strings.EqualFold(host, "localhost") {
 		return true
 	}
-	return host == "127.0.0.1" || host == "::1" || strings.HasPrefix(host, "127.")
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
