@@ -91,9 +91,10 @@ const (
 // Each sign-in attempt has its own state: a random id, sent as "state", and
 // a cookie of that name's suffix sealing (JWE, dir + A256GCM) the PKCE
 // verifier, the nonce, the guest id from the sealed guest session, the
-// return path and the expiry. Any number of tabs can sign in at once, the
-// server keeps nothing per started sign-in, and a callback is accepted
-// only in the browser that started it.
+// return path, the expiry and the value of the browser's own cookie
+// (__Host-shadow-browser over https, set once per browser). Any number of
+// tabs can sign in at once, the server keeps nothing per started sign-in,
+// and a callback is accepted only in the browser that started it.
 type Flow struct {
 	cfg      Config
 	oauth    oauth2.Config
@@ -106,6 +107,7 @@ type Flow struct {
 	secure   bool
 	cookie   string // state cookie name prefix
 	pending  string // pending-merge cookie name
+	browser  string // browser cookie name (see browserID)
 	path     string // state cookie path: the redirect URL's
 }
 
@@ -224,9 +226,9 @@ func newFlow(cfg Config) (*Flow, error) {
 		f.path = "/"
 	}
 	if f.secure {
-		f.cookie, f.pending = "__Secure-shadow-signin-", "__Host-shadow-merge"
+		f.cookie, f.pending, f.browser = "__Secure-shadow-signin-", "__Host-shadow-merge", "__Host-shadow-browser"
 	} else {
-		f.cookie, f.pending = "shadow-signin-", "shadow-merge"
+		f.cookie, f.pending, f.browser = "shadow-signin-", "shadow-merge", "shadow-browser"
 	}
 	return f, nil
 }
