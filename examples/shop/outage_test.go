@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -78,5 +79,36 @@ func TestCallbackOutageKeepsGuest(t *testing.T) {
 				t.Error("the guest still exists after the merge")
 			}
 		})
+	}
+}
+
+// TestSlowZitadelAnswersInTime: a ZITADEL that hangs must not keep a
+// handler past the server's write timeout, after which the browser gets
+// an empty reply instead of the shop's page: every request has a budget
+// below it (requestBudget, shortened here), and the callback and the cart
+// end on the friendly page with the guest and its cart kept.
+func TestSlowZitadelAnswersInTime(t *testing.T) {
+	t.Parallel()
+	if requestBudget >= writeTimeout {
+		t.Fatalf("requestBudget %v is not below the server's write timeout %v", requestBudget, writeTimeout)
+	}
+	h := startShop(t)
+	h.shop.budget = 300 * time.Millisecond
+	b := h.newBrowser()
+	b.add("tee")
+	guest := h.guests()[0].ID
+	page, at := b.openLogin(http.MethodPost, "/login", url.Values{})
+	callback := b.fillLogin(page, at, demoEmail, demoPassword)
+	h.demo.fake.SetFault(zitadeltest.OpTokenAuthorizationCode, zitadeltest.Latency(time.Hour))
+	page = b.get(callback.String())
+	h.demo.fake.ClearFaults()
+	if got := flashOf(page); !strings.HasPrefix(got, "error: ") || !strings.Contains(got, "cart is still here") {
+		t.Errorf("flash after a hanging token endpoint = %q, want a friendly error", got)
+	}
+	if diff := cmp.Diff(map[string]string{"tee": "1 25.00 €"}, cart(page)); diff != "" {
+		t.Errorf("cart after the hanging callback (-want +got):\n%s", diff)
+	}
+	if _, ok := h.demo.fake.User(guest); !ok {
+		t.Error("the guest was deleted")
 	}
 }
