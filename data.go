@@ -203,13 +203,13 @@ func checkDataStores(cart CartStore, named []namedData) []error {
 // PruneRetired forgets, in every store with the [Retirer] capability, the
 // retirements older than olderThan, and returns how many it forgot in all.
 // A retirement must outlive every session that can name the guest, so
-// olderThan shorter than the session lifetime (WithSessionLifetime) is
-// refused. Run it now and then, for example after Sweep; it is safe to run
+// olderThan shorter than the life of an unused cookie (WithIdleTimeout,
+// or WithSessionLifetime if shorter) is refused. Run it now and then, for example after Sweep; it is safe to run
 // from several replicas at once. It stops at the first store that fails,
 // returning the count so far and the error naming the store.
 func (m *Manager) PruneRetired(ctx context.Context, olderThan time.Duration) (int, error) {
-	if olderThan < m.cfg.sessionLifetime {
-		return 0, fmt.Errorf("shadow: PruneRetired: olderThan %v is shorter than the session lifetime %v", olderThan, m.cfg.sessionLifetime)
+	if olderThan < m.unusedCookieLife() {
+		return 0, fmt.Errorf("shadow: PruneRetired: olderThan %v is shorter than the life of an unused session cookie %v", olderThan, m.unusedCookieLife())
 	}
 	before := m.now().Add(-olderThan)
 	total := 0

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,6 +27,7 @@ type world struct {
 	saved                  *savedItems
 	flaky                  *faultyRetirer // saved, as the Manager sees it
 	records                int            // saved items at the start
+	timeout                time.Duration  // the Manager's HTTP client timeout
 }
 
 func newWorld(t *testing.T, timeout time.Duration) *world {
@@ -40,7 +42,7 @@ func newWorld(t *testing.T, timeout time.Duration) *world {
 	e.mgr = base.withOptions(t, shadow.WithHTTPClient(clientWithTimeout(base)),
 		shadow.WithRetry(shadow.RetryOptions{MaxAttempts: 3, MinWait: time.Millisecond, MaxWait: 5 * time.Millisecond}),
 		shadow.WithGuestData("saved", flaky))
-	w := &world{env: e, saved: saved, flaky: flaky}
+	w := &world{env: e, saved: saved, flaky: flaky, timeout: timeout}
 	w.guest, w.other = e.provision(t).ID, e.provision(t).ID
 	w.customer = e.addCustomer(t, "customer@example.com")
 	addItems(t, e, w.guest, shadow.Item{SKU: "mug", Quantity: 2})
@@ -152,6 +154,50 @@ func TestFaultMatrix(t *testing.T) {
 				_, err := w.mgr.MergeInto(t.Context(), w.guest, w.customer)
 				return err
 			}, false},
+		{"Renewal", []zitadeltest.Operation{zitadeltest.OpTokenExchange, zitadeltest.OpGetUserByID},
+			func(t *testing.T, w *world) error {
+				// A cookie whose token expired, replayed five times: the
+				// guest stays the same, and the replays cost no exchange
+				// beyond the first request's (whether it worked or not).
+				// Renewals are counted by the Manager's events: the fake logs
+				// a delayed request only when it ends, after the retry.
+				var renewals atomic.Int32
+				mgr := w.withOptions(t, shadow.WithHTTPClient(&http.Client{Transport: w.fake.Client().Transport, Timeout: w.timeout}),
+					shadow.WithObserver(func(e shadow.Event) {
+						if e.Kind == shadow.EventRenewed {
+							renewals.Add(1)
+						}
+					}))
+				c := w.cookieOf(t, w.guest, w.clock.Now().Add(-time.Hour))
+				s, err := mgr.EnsureGuest(newRecorder(), newRequest(t, []*http.Cookie{c}))
+				if err == nil && s.GuestID != w.guest {
+					t.Errorf("renewal gave guest %s, want %s", s.GuestID, w.guest)
+				}
+				for range 5 {
+					if s, err := mgr.EnsureGuest(newRecorder(), newRequest(t, []*http.Cookie{c})); err == nil && s.GuestID != w.guest {
+						t.Errorf("a replay gave guest %s, want %s", s.GuestID, w.guest)
+					}
+				}
+				if n := renewals.Load(); n != 1 {
+					t.Errorf("a request and 5 replays of its cookie made %d renewals, want 1", n)
+				}
+				return err
+			}, false},
+		{"UpgradeThenReplay", []zitadeltest.Operation{zitadeltest.OpGetUserByID, zitadeltest.OpListUserMetadata, zitadeltest.OpUpdateUser},
+			func(t *testing.T, w *world) error {
+				c := w.cookieOf(t, w.guest, w.clock.Now().Add(12*time.Hour))
+				_, err := w.mgr.Upgrade(t.Context(), w.guest, goodProfile)
+				if u, ok := w.fake.User(w.guest); ok && u.HasPassword {
+					w.fake.ClearFaults()
+					if s, _, _ := serve(t, w.mgr, c); s.GuestID == w.guest {
+						t.Error("the upgraded guest's old cookie is a guest session again")
+					}
+					if s, err := w.mgr.EnsureGuest(newRecorder(), newRequest(t, []*http.Cookie{c})); err == nil && s.GuestID == w.guest {
+						t.Error("EnsureGuest handed out the upgraded guest's old session")
+					}
+				}
+				return err
+			}, false},
 		{"Sweep", []zitadeltest.Operation{zitadeltest.OpListUsers, zitadeltest.OpListUserMetadata, zitadeltest.OpDeleteUser},
 			func(t *testing.T, w *world) error {
 				rep, err := w.mgr.Sweep(t.Context(), shadow.SweepOptions{AllowLiveSessions: true, OlderThan: 24 * time.Hour, RequestsPerSecond: -1})
@@ -259,4 +305,17 @@ func TestStoreFaultMatrix(t *testing.T) {
 			})
 		}
 	}
+}
+
+// cookieOf seals a session cookie for guestID whose token expires at
+// tokenExpiry, as the cookie helpers would have written it earlier.
+func (w *world) cookieOf(t *testing.T, guestID string, tokenExpiry time.Time) *http.Cookie {
+	t.Helper()
+	rec := newRecorder()
+	s := shadow.Session{GuestID: guestID, Token: shadow.Token{AccessToken: "old", TokenType: "Bearer", Expiry: tokenExpiry},
+		Expiry: w.clock.Now().Add(24 * time.Hour)}
+	if err := w.mgr.WriteSession(rec, s); err != nil {
+		t.Fatal(err)
+	}
+	return sessionCookie(t, rec)
 }

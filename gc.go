@@ -52,9 +52,10 @@ type SweepOptions struct {
 	// first; if another replica holds it, Sweep returns ErrSweepLocked.
 	Locker Locker
 	// AllowLiveSessions permits an OlderThan shorter than the Manager's
-	// session lifetime (WithSessionLifetime), which deletes guests whose
-	// cookies are still valid, and their carts. Without it such a Sweep is
-	// refused.
+	// idle timeout (WithIdleTimeout, or WithSessionLifetime if shorter), which deletes guests whose cookies
+	// are still valid, and their carts. Without it such a Sweep is refused.
+	// A guest older than OlderThan whose visitor is still active is kept
+	// only with IdleFor and a store that keeps activity.
 	AllowLiveSessions bool
 }
 
@@ -218,9 +219,9 @@ func (m *Manager) newSweepRun(opts SweepOptions, rep *SweepReport) (*sweepRun, e
 	switch {
 	case opts.OlderThan <= 0:
 		errs = append(errs, errors.New("shadow: Sweep: OlderThan must be positive"))
-	case opts.OlderThan < m.cfg.sessionLifetime && !opts.AllowLiveSessions:
-		errs = append(errs, fmt.Errorf("shadow: Sweep: OlderThan %v is shorter than the session lifetime %v: "+
-			"it would delete guests whose cookies are still valid (set AllowLiveSessions to mean it)", opts.OlderThan, m.cfg.sessionLifetime))
+	case opts.OlderThan < m.unusedCookieLife() && !opts.AllowLiveSessions:
+		errs = append(errs, fmt.Errorf("shadow: Sweep: OlderThan %v is shorter than the life of an unused session cookie %v: "+
+			"it would delete guests whose cookies are still valid (set AllowLiveSessions to mean it)", opts.OlderThan, m.unusedCookieLife()))
 	}
 	if opts.IdleFor < 0 || opts.MaxDeletes < 0 || opts.Concurrency < 0 {
 		errs = append(errs, errors.New("shadow: Sweep: IdleFor, MaxDeletes and Concurrency must not be negative"))
@@ -403,7 +404,7 @@ func (r *sweepRun) one(ctx context.Context, u zitadel.User) (stays bool) {
 	if ctx.Err() != nil {
 		return true
 	}
-	if registered(u) {
+	if r.m.registered(u) { // from the listing: a first filter, decided again under the lock
 		r.skip(u.UserID, SkipRegistered)
 		return true
 	}
@@ -421,9 +422,19 @@ func (r *sweepRun) one(ctx context.Context, u zitadel.User) (stays bool) {
 		return true
 	}
 	defer unlock()
-	tags, listed, err := r.m.guestTags(ctx, u.UserID)
-	if err != nil {
+	// Decided again under the lock, from ZITADEL, never from the listing:
+	// a visitor may have registered since (docs/architecture.md invariant 8).
+	g, err := r.m.readGuest(ctx, u.UserID)
+	tags, listed := g.tags, g.listed
+	switch {
+	case errors.Is(err, ErrNotFound):
+		r.skip(u.UserID, SkipNoTag) // deleted meanwhile
+		return false
+	case err != nil:
 		r.fail(u.UserID, err)
+		return true
+	case g.registered:
+		r.skip(u.UserID, SkipRegistered)
 		return true
 	}
 	if len(tags) == 0 {

@@ -67,7 +67,59 @@ type MergeResult struct {
 // official demo's failed upgrades leave), [ErrNotFound],
 // [ErrTargetIsGuest], a store's error (wrapped, naming the store), and
 // [*APIError] or [ErrUnavailable] from ZITADEL.
+//
+// A guest already gone from ZITADEL (a DeleteUser applied whose answer was
+// lost, so the first MergeInto returned an error) still has what is left
+// of its data moved when this process deleted it or a store retired it:
+// the result then reports GuestDeleted and the moves; with nothing left to
+// move, or without that knowledge, the call returns ErrNotFound (as a
+// repeat of a completed merge does), and [Manager.MergeSessionInto], given
+// the visitor's session, proves the guest and finishes the job.
 func (m *Manager) MergeInto(ctx context.Context, guestID, accountID string) (res MergeResult, err error) {
+	return m.mergeInto(ctx, guestID, accountID, false)
+}
+
+// MergeSessionInto is MergeInto for the guest of s, the session the
+// visitor's request carried ([Manager.ReadSession]; a [*GuestEndedError]
+// carries the id of a guest that ended): when the guest no longer exists
+// in ZITADEL, the sealed session proves that the id was a guest the SDK
+// created — its token is ZITADEL's, for that subject, with the guest tag —
+// so its data is moved into accountID all the same (the target is still
+// checked) and MergeResult.GuestDeleted is true. Use it when MergeInto
+// returned [ErrUnavailable] and its retry [ErrNotFound], so that items
+// added meanwhile are never stranded under a deleted guest.
+func (m *Manager) MergeSessionInto(ctx context.Context, s Session, accountID string) (MergeResult, error) {
+	if s.GuestID == "" {
+		return MergeResult{AccountID: accountID}, errors.New("shadow: MergeSessionInto: not a guest session")
+	}
+	c, ok := readClaims(s.Token.AccessToken)
+	proof := ok && c.Subject == s.GuestID && slices.ContainsFunc(mapKeys(c.Metadata), m.isTagKey)
+	return m.mergeInto(ctx, s.GuestID, accountID, proof)
+}
+
+func mapKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+// goneGuest reports whether guestID, which ZITADEL no longer knows, was a
+// guest of this SDK: the session proved it, this process deleted or
+// merged it, or a store retired it.
+func (m *Manager) goneGuest(ctx context.Context, guestID string, sessionProof bool) bool {
+	if sessionProof {
+		return true
+	}
+	if reason, ok := m.tombs.get(guestID); ok && reason != EndUpgraded {
+		return true
+	}
+	gone, err := m.retired(ctx, guestID)
+	return err == nil && gone
+}
+
+func (m *Manager) mergeInto(ctx context.Context, guestID, accountID string, sessionProof bool) (res MergeResult, err error) {
 	start := time.Now()
 	res.GuestID, res.AccountID = guestID, accountID
 	ctx = m.begin(ctx, EventMerged)
@@ -85,8 +137,15 @@ func (m *Manager) MergeInto(ctx context.Context, guestID, accountID string) (res
 		return res, err
 	}
 	defer unlock()
-	if err := m.checkMerge(ctx, guestID, accountID); err != nil {
-		return res, err
+	guestErr, targetErr := m.checkMerge(ctx, guestID, accountID)
+	gone := false
+	switch {
+	case errors.Is(guestErr, ErrNotFound) && targetErr == nil && m.goneGuest(ctx, guestID, sessionProof):
+		gone = true // deleted before: move what is left, nothing to delete
+	case guestErr != nil:
+		return res, guestErr
+	case targetErr != nil:
+		return res, targetErr
 	}
 	for _, d := range m.data {
 		n, err := m.moveStore(ctx, d, guestID, accountID, &res.Merged)
@@ -96,8 +155,10 @@ func (m *Manager) MergeInto(ctx context.Context, guestID, accountID string) (res
 		}
 		res.Stores = append(res.Stores, StoreMove{Store: d.name, Moved: true, Records: n})
 	}
-	if err := m.deleteGuest(ctx, guestID); err != nil {
-		return res, err
+	if !gone {
+		if err := m.deleteGuest(ctx, guestID); err != nil {
+			return res, err
+		}
 	}
 	res.GuestDeleted = true
 	for i, d := range m.data {
@@ -109,6 +170,10 @@ func (m *Manager) MergeInto(ctx context.Context, guestID, accountID string) (res
 			return res, fmt.Errorf("shadow: move late guest data in store %q: %w", d.name, err)
 		}
 		res.Stores[i].Records += n
+	}
+	if gone && !slices.ContainsFunc(res.Stores, func(sm StoreMove) bool { return sm.Records > 0 }) {
+		// A repeat after a completed merge: nothing was left behind.
+		return res, fmt.Errorf("%w: guest %s was already deleted; nothing was left to move", ErrNotFound, guestID)
 	}
 	return res, nil
 }
@@ -132,16 +197,12 @@ func (m *Manager) moveStore(ctx context.Context, d dataStore, guestID, accountID
 
 // checkMerge runs step 1 of MergeInto: the guest's tag and the target
 // account, read concurrently.
-func (m *Manager) checkMerge(ctx context.Context, guestID, accountID string) error {
-	var guestErr, targetErr error
+func (m *Manager) checkMerge(ctx context.Context, guestID, accountID string) (guestErr, targetErr error) {
 	var wg sync.WaitGroup
 	wg.Go(func() { _, guestErr = m.requireGuest(ctx, guestID) })
 	wg.Go(func() { targetErr = m.requireAccount(ctx, accountID) })
 	wg.Wait()
-	if guestErr != nil {
-		return guestErr
-	}
-	return targetErr
+	return guestErr, targetErr
 }
 
 // requireAccount checks that the target of a merge exists and is no
@@ -164,46 +225,10 @@ func (m *Manager) requireAccount(ctx context.Context, accountID string) error {
 		return fmt.Errorf("%w: merge target %s", ErrNotFound, accountID)
 	case tagErr != nil:
 		return fmt.Errorf("%w (merge target %s)", tagErr, accountID)
-	case len(tags) > 0 && !registered(*resp.User):
+	case len(tags) > 0 && !m.registered(*resp.User):
 		return fmt.Errorf("%w: %s", ErrTargetIsGuest, accountID)
 	}
 	return nil
-}
-
-// requireGuest returns the user's guest tags; ErrNotGuest when it exists
-// without one, and ErrNotFound when it does not exist (GetUserByID, only on
-// that failure path). A tag can outlive an upgrade that was not atomic —
-// with WithLegacyMetadata, or the official demo's upgrade, which leaves its
-// daily GUEST_YY_MM_DD key behind when its last call fails — so then it
-// also reads the user (GetUserByID) and refuses one with a password or a
-// verified e-mail. Callers hold the guest's lock.
-func (m *Manager) requireGuest(ctx context.Context, userID string) ([]guestTag, error) {
-	tags, _, err := m.guestTags(ctx, userID)
-	if err != nil {
-		return nil, err
-	}
-	if len(tags) > 0 && !m.cfg.legacyMetadata && !slices.ContainsFunc(tags, func(t guestTag) bool { return isDailyTagKey(t.Key) }) {
-		return tags, nil
-	}
-	var resp zitadel.GetUserByIDResponse
-	if err := m.call(zitadel.Idempotent(ctx), zitadel.MethodGetUserByID, zitadel.UserIDRequest{UserID: userID}, &resp); err != nil {
-		return nil, err
-	}
-	if len(tags) == 0 || resp.User == nil || registered(*resp.User) {
-		return nil, fmt.Errorf("%w: %s", ErrNotGuest, userID)
-	}
-	return tags, nil
-}
-
-// registered reports whether u shows signs of a registered user that a
-// guest never has: a machine user, a password, or a verified e-mail. The
-// SDK never deletes or changes such a user, tag or not (a tag can outlive
-// an upgrade with WithLegacyMetadata, or the official demo's upgrade).
-func registered(u zitadel.User) bool {
-	if u.Human == nil {
-		return true
-	}
-	return !u.Human.PasswordChanged.IsZero() || u.Human.Email != nil && u.Human.Email.IsVerified
 }
 
 // deleteUser deletes a user the caller has just found to be a guest; a

@@ -91,7 +91,7 @@ func TestMergeIntoMovesEveryStore(t *testing.T) {
 	if diff := cmp.Diff([]string{"w1", "w2", "w3", "w9"}, savedOf(t, saved, user)); diff != "" {
 		t.Errorf("account's saved items (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff(map[string]int{"ListUserMetadata": 2, "GetUserByID": 1, "DeleteUser": 1}, e.calls()); diff != "" {
+	if diff := cmp.Diff(map[string]int{"ListUserMetadata": 2, "GetUserByID": 2, "DeleteUser": 1}, e.calls()); diff != "" {
 		t.Errorf("ZITADEL calls (-want +got):\n%s", diff)
 	}
 	if err := saved.Put(t.Context(), g.ID, "late", 1); !errors.Is(err, shadow.ErrOwnerRetired) {
@@ -257,14 +257,14 @@ func TestPruneRetired(t *testing.T) {
 	if _, err := e.mgr.MergeInto(t.Context(), g.ID, user); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.mgr.PruneRetired(t.Context(), shadow.DefaultSessionLifetime-1); err == nil {
-		t.Error("PruneRetired accepted an age shorter than the session lifetime")
+	if _, err := e.mgr.PruneRetired(t.Context(), shadow.DefaultIdleTimeout-1); err == nil {
+		t.Error("PruneRetired accepted an age shorter than the idle timeout")
 	}
-	if n, err := e.mgr.PruneRetired(t.Context(), shadow.DefaultSessionLifetime); err != nil || n != 0 {
+	if n, err := e.mgr.PruneRetired(t.Context(), shadow.DefaultIdleTimeout); err != nil || n != 0 {
 		t.Errorf("PruneRetired right after the merge = %d, %v; want 0", n, err)
 	}
-	e.clock.Advance(shadow.DefaultSessionLifetime + time.Hour)
-	if n, err := e.mgr.PruneRetired(t.Context(), shadow.DefaultSessionLifetime); err != nil || n != 2 {
+	e.clock.Advance(shadow.DefaultIdleTimeout + time.Hour)
+	if n, err := e.mgr.PruneRetired(t.Context(), shadow.DefaultIdleTimeout); err != nil || n != 2 {
 		t.Errorf("PruneRetired after the session lifetime = %d, %v; want 2 (cart store and saved)", n, err)
 	}
 	save(t, saved, g.ID, "again")

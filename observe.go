@@ -87,10 +87,12 @@ func (m *Manager) log() *slog.Logger {
 	return m.cfg.logger
 }
 
-// emit ends the operation begun in ctx, logs e with ctx (so log handlers
-// can correlate it with the trace) and hands it to the observer.
+// emit ends the operation begun in ctx, records the guests whose events
+// say they ended (tombstones), logs e with ctx (so log handlers can
+// correlate it with the trace) and hands it to the observer.
 func (m *Manager) emit(ctx context.Context, e Event) {
 	m.endTrace(ctx, e)
+	m.buryOnEvent(e)
 	if l := m.cfg.logger; l != nil {
 		level, msg := slog.LevelDebug, "shadow: "+string(e.Kind)
 		attrs := []slog.Attr{slog.Duration("duration", e.Duration)}

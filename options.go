@@ -42,7 +42,9 @@ type config struct {
 	guestName       [2]string
 	mergePolicy     MergePolicy
 	sessionLifetime time.Duration
+	idleTimeout     time.Duration
 	renewBefore     time.Duration
+	trustedOrigins  []string
 	cookieName      string
 	insecureCookies bool
 	retry           RetryOptions
@@ -70,8 +72,13 @@ const (
 	DefaultEmailDomain = "guest.invalid"
 	// DefaultTagKey is the metadata key of the guest tag.
 	DefaultTagKey = "GUEST_CREATED_AT"
-	// DefaultSessionLifetime is how long a guest's cookie lives: 30 days.
-	DefaultSessionLifetime = 30 * 24 * time.Hour
+	// DefaultSessionLifetime is the absolute lifetime of a session, however
+	// active: 400 days, the longest Max-Age browsers keep (RFC 6265bis
+	// §5.6.2).
+	DefaultSessionLifetime = 400 * 24 * time.Hour
+	// DefaultIdleTimeout is how long a session lives past its last
+	// activity: 30 days.
+	DefaultIdleTimeout = 30 * 24 * time.Hour
 	// DefaultRenewBefore is how long before its expiry a guest token is
 	// renewed: 5 minutes.
 	DefaultRenewBefore = 5 * time.Minute
@@ -188,8 +195,27 @@ func WithDailyTags() Option { return func(c *config) { c.dailyTags = true } }
 // (default SumQuantities).
 func WithMergePolicy(p MergePolicy) Option { return func(c *config) { c.mergePolicy = p } }
 
-// WithSessionLifetime sets how long a guest session cookie lives (default 30 days).
+// WithSessionLifetime sets the absolute lifetime of a session, counted
+// from its creation and not extended by activity (default 400 days, like
+// scs's Lifetime). See WithIdleTimeout for the sliding limit.
 func WithSessionLifetime(d time.Duration) Option { return func(c *config) { c.sessionLifetime = d } }
+
+// WithIdleTimeout sets how long a session lives past its last activity
+// (default 30 days, like scs's IdleTimeout). The Middleware re-seals the
+// cookie of an active visitor at most every few minutes (the idle timeout
+// divided by 8, at most 5 minutes), which moves its Max-Age, and records
+// the guest's activity in the data stores that keep it ([ActivityRecorder])
+// so that SweepOptions.IdleFor measures real activity. Sweep's
+// AllowLiveSessions guard and PruneRetired's retention are measured
+// against it: an unused cookie dies with it.
+func WithIdleTimeout(d time.Duration) Option { return func(c *config) { c.idleTimeout = d } }
+
+// WithTrustedOrigins names origins ("https://shop.example", scheme, host and
+// optional port) whose cross-site unsafe requests EnsureGuest and
+// GuestRequired accept; see [ErrCrossSite].
+func WithTrustedOrigins(origins ...string) Option {
+	return func(c *config) { c.trustedOrigins = append(c.trustedOrigins, origins...) }
+}
 
 // WithRenewBefore sets how long before its expiry a guest token is renewed
 // by re-impersonation (default 5 minutes).
@@ -223,6 +249,7 @@ func newConfig(issuer string, opts []Option) (config, error) {
 		guestName:       [2]string{"Guest", "User"},
 		mergePolicy:     SumQuantities,
 		sessionLifetime: DefaultSessionLifetime,
+		idleTimeout:     DefaultIdleTimeout,
 		renewBefore:     DefaultRenewBefore,
 		retry:           RetryOptions{MaxAttempts: 4, MinWait: 100 * time.Millisecond, MaxWait: 5 * time.Second},
 	}
@@ -282,8 +309,16 @@ func newConfig(issuer string, opts []Option) (config, error) {
 	if c.sessionLifetime <= 0 {
 		bad("WithSessionLifetime: %v must be positive", c.sessionLifetime)
 	}
+	if c.idleTimeout <= 0 {
+		bad("WithIdleTimeout: %v must be positive", c.idleTimeout)
+	}
 	if c.renewBefore < 0 {
 		bad("WithRenewBefore: %v must not be negative", c.renewBefore)
+	}
+	for _, o := range c.trustedOrigins {
+		if err := http.NewCrossOriginProtection().AddTrustedOrigin(o); err != nil {
+			bad("WithTrustedOrigins: %v", err)
+		}
 	}
 	if c.cookieName == "" {
 		c.cookieName = DefaultCookieName

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"slices"
 	"strconv"
@@ -50,12 +51,18 @@ type population struct {
 	saved      *savedItems       // the second store: saved items
 	records    int               // saved items put by the run
 	upgraded   map[string]string // guest id → the e-mail its one successful Upgrade set
-	// merging orders Adds against MergeIntos, as an app does by dropping
-	// the guest cookie once the merge returned: an Add never targets a guest
-	// whose merge has finished. (TestMergeIntoRacingAdds covers overlap.)
-	// Upgrades and MergeIntos of one guest race freely: the SDK's per-guest
-	// lock must keep them apart.
+	// merging orders half of the Adds against MergeIntos, as an app does
+	// by dropping the guest cookie once the merge returned; the other half
+	// race them, and must land before the move or fail with
+	// ErrOwnerRetired. Upgrades and MergeIntos of one guest race freely:
+	// the SDK's per-guest lock must keep them apart.
 	merging sync.RWMutex
+	// cookies are the session cookies of the visitors EnsureGuest created,
+	// by guest id; ended are the guests a successful Upgrade or MergeInto
+	// ended. A replayed cookie of an ended guest must never be a guest
+	// session again (docs/architecture.md invariant 6).
+	cookies map[string]*http.Cookie
+	ended   map[string]bool
 }
 
 // pick returns a random member of the list *l, read under the lock.
@@ -71,9 +78,9 @@ func (p *population) pick(r *rand.Rand, l *[]string) string {
 func runProperties(t *testing.T, seed uint64) {
 	saved := newSaved()
 	e := newEnv(t, shadow.WithRetry(shadow.RetryOptions{MinWait: time.Millisecond, MaxWait: 5 * time.Millisecond}),
-		shadow.WithGuestData("saved", saved))
+		shadow.WithGuestData("saved", saved), shadow.WithProvisionLimits(shadow.ProvisionLimits{PerClientPerMinute: -1, GlobalPerMinute: -1}))
 	r := rand.New(rand.NewPCG(seed, 0))
-	p := &population{upgraded: map[string]string{}, saved: saved}
+	p := &population{upgraded: map[string]string{}, saved: saved, cookies: map[string]*http.Cookie{}, ended: map[string]bool{}}
 	oldUnits := map[string]int{}
 	oldRecords := 0
 	for i := range 6 {
@@ -188,8 +195,21 @@ func runProperties(t *testing.T, seed uint64) {
 // step runs one random operation.
 func (p *population) step(t *testing.T, e *env, r *rand.Rand, tag string) {
 	ctx := t.Context()
-	switch op := r.IntN(10); {
+	switch op := r.IntN(11); {
 	case op < 2: // a new visitor
+		if r.IntN(2) == 0 { // through the cookie helpers, keeping the cookie
+			rec := newRecorder()
+			s, err := e.mgr.EnsureGuest(rec, newRequest(t, nil))
+			if err != nil {
+				t.Errorf("EnsureGuest: %v", err)
+				return
+			}
+			p.mu.Lock()
+			p.young = append(p.young, s.GuestID)
+			p.cookies[s.GuestID] = sessionCookie(t, rec)
+			p.mu.Unlock()
+			return
+		}
 		g, err := e.mgr.Provision(ctx)
 		if err != nil {
 			t.Errorf("Provision: %v", err)
@@ -198,13 +218,32 @@ func (p *population) step(t *testing.T, e *env, r *rand.Rand, tag string) {
 		p.mu.Lock()
 		p.young = append(p.young, g.ID)
 		p.mu.Unlock()
+	case op == 10: // a visitor (or an attacker) replays an old cookie
+		p.mu.Lock()
+		var id string
+		var c *http.Cookie
+		for id, c = range p.cookies {
+			if r.IntN(2) == 0 {
+				break
+			}
+		}
+		wasEnded := p.ended[id]
+		p.mu.Unlock()
+		if c == nil {
+			return
+		}
+		if s, ok, _ := serve(t, e.mgr, c); ok && wasEnded {
+			t.Errorf("the cookie of ended guest %s is a session again: %+v", id, s)
+		}
 	case op < 5: // add to a live guest's or a registered user's cart
 		owner := p.pick(r, &p.young)
 		if r.IntN(3) == 0 {
 			owner = p.pick(r, &p.registered)
 		}
-		p.merging.RLock()
-		defer p.merging.RUnlock()
+		if r.IntN(2) == 0 {
+			p.merging.RLock()
+			defer p.merging.RUnlock()
+		}
 		if _, ok := e.fake.User(owner); !ok {
 			return // merged away: the app would have dropped the cookie
 		}
@@ -244,6 +283,7 @@ func (p *population) step(t *testing.T, e *env, r *rand.Rand, tag string) {
 				t.Errorf("guest %s upgraded twice (%s, then %s)", g, prev, tag)
 			}
 			p.upgraded[g] = tag + "@example.com"
+			p.ended[g] = true
 			p.mu.Unlock()
 		case errors.Is(err, shadow.ErrNotGuest), errors.Is(err, shadow.ErrNotFound), errors.Is(err, shadow.ErrUnavailable),
 			errors.Is(err, shadow.ErrGuestBusy):
@@ -253,7 +293,13 @@ func (p *population) step(t *testing.T, e *env, r *rand.Rand, tag string) {
 	case op < 9:
 		p.merging.Lock()
 		defer p.merging.Unlock()
-		_, err := e.mgr.MergeInto(ctx, p.pick(r, &p.young), p.pick(r, &p.registered))
+		g := p.pick(r, &p.young)
+		_, err := e.mgr.MergeInto(ctx, g, p.pick(r, &p.registered))
+		if err == nil {
+			p.mu.Lock()
+			p.ended[g] = true
+			p.mu.Unlock()
+		}
 		if err != nil && !errors.Is(err, shadow.ErrNotGuest) && !errors.Is(err, shadow.ErrNotFound) &&
 			!errors.Is(err, shadow.ErrUnavailable) && !errors.Is(err, shadow.ErrGuestBusy) {
 			t.Errorf("MergeInto: %v", err)

@@ -74,7 +74,8 @@ type UpgradeResult struct {
 // unmet complexity rules; [*APIError] for other refusals, after which the
 // user is unchanged. [ErrUnavailable] means ZITADEL's answer was lost: the
 // upgrade may or may not have happened (it is all or nothing), and trying
-// again tells which (ErrNotGuest once it did).
+// again tells which (ErrNotGuest once it did); Upgrade reads the user once
+// then, and if it is registered, the guest's old sessions end at once.
 func (m *Manager) Upgrade(ctx context.Context, guestID string, p Profile) (res UpgradeResult, err error) {
 	start := time.Now()
 	res.GuestID, res.AccountID = guestID, guestID
@@ -123,6 +124,9 @@ func (m *Manager) upgradeInPlace(ctx context.Context, guestID string, req zitade
 		return zitadel.UpdateUserResponse{}, fmt.Errorf("%w: %w", ErrEmailTaken, err)
 	case password != "" && isPasswordRejection(err):
 		return zitadel.UpdateUserResponse{}, m.passwordPolicyError(ctx, password, err)
+	case errors.Is(err, ErrUnavailable):
+		m.buryIfUpgraded(ctx, guestID)
+		return zitadel.UpdateUserResponse{}, err
 	case err != nil:
 		return zitadel.UpdateUserResponse{}, err
 	}
@@ -392,4 +396,16 @@ func (m *Manager) createFirstCredential(ctx context.Context, userID string, p Pa
 		res.InviteCode = *resp.InviteCode
 	}
 	return nil
+}
+
+// buryIfUpgraded runs after an UpdateUser whose answer was lost: when the
+// user now reads as registered, the upgrade happened, and the guest's old
+// sessions end at once (docs/architecture.md invariant 6) although the
+// caller reports the ambiguity. One GetUserByID, on its own short timeout.
+func (m *Manager) buryIfUpgraded(ctx context.Context, guestID string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if errors.Is(m.refuseRegistered(ctx, guestID), ErrNotGuest) {
+		m.tombs.bury(guestID, EndUpgraded, m.now(), m.cfg.idleTimeout)
+	}
 }
