@@ -309,7 +309,7 @@ func TestTwoTabs(t *testing.T) {
 }
 
 // TestMergeFailureKeepsGuest: when the merge fails, the guest, its cart
-// and its cookie stay, and the next sign-in moves the cart.
+// and its cookie stay, and signing out (or in again) moves the cart.
 func TestMergeFailureKeepsGuest(t *testing.T) {
 	t.Parallel()
 	h := startShop(t)
@@ -319,7 +319,7 @@ func TestMergeFailureKeepsGuest(t *testing.T) {
 	h.demo.fake.SetFault(zitadeltest.OpListUserMetadata, zitadeltest.APIError(zitadeltest.CodeInternal, "X-1", "boom"))
 	page := b.login(demoEmail, demoPassword)
 	h.demo.fake.ClearFaults()
-	if got := flashOf(page); !strings.HasPrefix(got, "error: ") || !strings.Contains(got, "next sign-in") {
+	if got := flashOf(page); !strings.HasPrefix(got, "error: ") || !strings.Contains(got, "when you sign out or sign in again") {
 		t.Errorf("flash = %q", got)
 	}
 	if _, ok := h.demo.fake.User(guest); !ok {
