@@ -166,6 +166,8 @@ func TestConfigErrors(t *testing.T) {
 		"http redirect":   {Issuer: a.fake.Issuer(), ClientID: "c", RedirectURL: "http://app.example/cb", Secrets: [][]byte{secret}},
 		"http issuer":     {Issuer: "http://zitadel.example", ClientID: "c", RedirectURL: "https://app.example/cb", Secrets: [][]byte{secret}},
 		"negative expiry": {Issuer: a.fake.Issuer(), ClientID: "c", RedirectURL: "https://app.example/cb", Secrets: [][]byte{secret}, StateLifetime: -1},
+		"http post-logout": {Issuer: a.fake.Issuer(), ClientID: "c", RedirectURL: "https://app.example/cb",
+			PostLogoutRedirectURL: "http://app.example/", Secrets: [][]byte{secret}, HTTPClient: a.fake.Client()},
 		// Names that merely start like a loopback address are other hosts.
 		"http redirect, 127. name": {Issuer: a.fake.Issuer(), ClientID: "c", RedirectURL: "http://127.0.0.1.nip.example/cb", Secrets: [][]byte{secret}, HTTPClient: a.fake.Client()},
 		"http redirect, 127 label": {Issuer: a.fake.Issuer(), ClientID: "c", RedirectURL: "http://127.attacker.example/cb", Secrets: [][]byte{secret}, HTTPClient: a.fake.Client()},

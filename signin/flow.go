@@ -36,8 +36,9 @@ type Config struct {
 	// scheme decides the cookies' Secure flag (http only for localhost).
 	RedirectURL string
 	// PostLogoutRedirectURL is where ZITADEL sends the browser after
-	// LogoutURL's sign-out; it must be registered as a post-logout redirect
-	// URI of the application. Optional.
+	// LogoutURL's sign-out: an absolute https URL (http only for
+	// localhost), registered as a post-logout redirect URI of the
+	// application. Optional.
 	PostLogoutRedirectURL string
 	// Scopes requested; default openid, profile and email. "openid" is
 	// always added.
@@ -175,8 +176,9 @@ func newFlow(cfg Config) (*Flow, error) {
 		bad("RedirectURL %q must use https (http only for localhost)", cfg.RedirectURL)
 	}
 	if cfg.PostLogoutRedirectURL != "" {
-		if u, err := url.Parse(cfg.PostLogoutRedirectURL); err != nil || u.Host == "" {
-			bad("PostLogoutRedirectURL %q is not an absolute URL", cfg.PostLogoutRedirectURL)
+		if u, err := url.Parse(cfg.PostLogoutRedirectURL); err != nil || u.Host == "" ||
+			(u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname()))) {
+			bad("PostLogoutRedirectURL %q is not an absolute https URL (http only for localhost)", cfg.PostLogoutRedirectURL)
 		}
 	}
 	if len(cfg.Secrets) == 0 {
