@@ -82,7 +82,10 @@ type MoverConfig struct {
 // by any number of goroutines and processes.
 //
 // Lock order: a move takes the cart owners' locks (as [Store.Merge] does),
-// then the guest's retirement lock. A transaction of the app that writes
+// then the account's move-into lock (so moves of several guests into one
+// account, as two tabs signing in at once make, run one after the other
+// and resolve their conflicts by the rules), then the guest's retirement
+// lock. A transaction of the app that writes
 // an owner table and then adds to the same guest's cart takes them in the
 // other order and can deadlock with a concurrent move; PostgreSQL then
 // aborts one of them (SQLSTATE 40P01), and a MergeInto so aborted is
@@ -268,6 +271,9 @@ func (m *Mover) move(ctx context.Context, tx pgx.Tx, guestID, accountID string) 
 		}
 	}
 	b := &pgx.Batch{}
+	if len(m.tables) > 0 {
+		m.own.queueMoveIntoLock(b, accountID)
+	}
 	m.own.queueRetire(b, guestID)
 	m.own.queueRefuseRetired(b, accountID)
 	n := len(guest)

@@ -364,3 +364,78 @@ ON CONFLICT (owner, name) DO UPDATE SET n = counters.n + EXCLUDED.n`}}})
 		t.Errorf("counters (-want +got):\n%s", diff)
 	}
 }
+
+// TestMoverConcurrentMovesIntoOneAccount: two guests with the same widget
+// merge into one account at the same time (two tabs signing into one
+// account, say). Without carts nothing else serializes the moves: the
+// second move's conflict rule ran before the first move committed, so its
+// UPDATE hit the unique key and the merge failed. Both must succeed, the
+// conflict resolved by the rule. A row lock on the first guest's widget
+// holds the first move at its UPDATE, after its conflict check, while the
+// second runs.
+func TestMoverConcurrentMovesIntoOneAccount(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	schema, table := newWidgets(t)
+	m := newMover(t, pgstore.MoverConfig{Schema: schema, Tables: []pgstore.OwnerTable{
+		{Schema: schema, Name: "saved_widgets", Key: []string{"widget_id"}}}})
+	exec(t, `INSERT INTO `+table+` (owner, widget_id, position) VALUES ('g1', 'shared', 1), ('g2', 'shared', 2), ('g2', 'own', 3)`)
+
+	hold, err := testPool(t).Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = hold.Rollback(context.Background()) }()
+	if _, err := hold.Exec(ctx, `SELECT FROM `+table+` WHERE owner = 'g1' FOR UPDATE`); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var err1, err2 error
+	wg.Go(func() { _, err1 = m.MoveGuest(ctx, "g1", "acct") })
+	first := `SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE ` + table + `%'`
+	waitUntil(t, `SELECT EXISTS (`+first+`)`, nil)
+	done2 := make(chan struct{})
+	wg.Go(func() { defer close(done2); _, err2 = m.MoveGuest(ctx, "g2", "acct") })
+	// the second move ends, or waits for the first
+	waitUntil(t, `SELECT EXISTS (SELECT FROM pg_stat_activity a, (`+first+`) f WHERE f.pid = ANY (pg_blocking_pids(a.pid)))`, done2)
+	if err := hold.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	if err := errors.Join(err1, err2); err != nil {
+		t.Fatalf("concurrent moves into one account: %v", err)
+	}
+	got, err := widgetKeys(table)(ctx, "acct")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"own", "shared"}, got, keysSorted); diff != "" {
+		t.Errorf("account's widgets (-want +got):\n%s", diff)
+	}
+	for _, g := range []string{"g1", "g2"} {
+		if left, err := widgetKeys(table)(ctx, g); err != nil || len(left) != 0 {
+			t.Errorf("widgets left under %s: %v, %v", g, left, err)
+		}
+	}
+}
+
+// waitUntil polls until the query cond returns true or done is closed; it
+// fails when the test's context ends. No timed assertion.
+func waitUntil(t *testing.T, cond string, done <-chan struct{}) {
+	t.Helper()
+	for {
+		select {
+		case <-done:
+			return
+		default:
+		}
+		var ok bool
+		if err := testPool(t).QueryRow(t.Context(), cond).Scan(&ok); err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

@@ -57,6 +57,7 @@ type ownerSQL struct {
 	ended    string
 	refuse   string // quoted function name
 	ns       string // the retirement lock's namespace, hashed with the owner
+	intoNS   string // the move-into lock's namespace, hashed with the account
 	migrated int64  // advisory lock key of their migration
 }
 
@@ -69,6 +70,7 @@ func newOwnerSQL(schema string) ownerSQL {
 	}
 	o := ownerSQL{schema: schema, retired: q(retiredTableName), activity: q(activityTableName), ended: q(endedTableName), refuse: q(refuseFuncName)}
 	o.ns = "shadow retire " + o.retired + ":"
+	o.intoNS = "shadow move into " + o.retired + ":"
 	o.migrated = advisoryKey("pgstore migrate", o.retired)
 	return o
 }
@@ -130,6 +132,15 @@ func (o ownerSQL) queueRetire(b *pgx.Batch, owner string) {
 	b.Queue(retireLockSQL, o.ns, owner)
 	b.Queue(`INSERT INTO `+o.retired+` (owner) VALUES ($1) ON CONFLICT (owner) DO NOTHING`, owner)
 	b.Queue(`DELETE FROM `+o.activity+` WHERE owner = $1`, owner)
+}
+
+// queueMoveIntoLock queues the exclusive move-into lock of account: moves
+// into one account run one after the other, so that a move's conflict
+// resolution (OwnerTable.Key, or MoveSQL) sees the rows an earlier move
+// gave the account rather than failing on its unique key. Only moves take
+// it; the app's writes never wait for it.
+func (o ownerSQL) queueMoveIntoLock(b *pgx.Batch, account string) {
+	b.Queue(retireLockSQL, o.intoNS, account)
 }
 
 // queueRefuseRetired queues a check that fails the batch with the
