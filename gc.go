@@ -17,10 +17,14 @@ import (
 type SweepOptions struct {
 	// OlderThan is the minimum age of a guest's tag time; required, > 0.
 	OlderThan time.Duration
-	// IdleFor, when set, also requires the guest to have been idle this
-	// long: ZITADEL's changeDate of the guest, and the last activity kept
-	// by every store with the ActivityRecorder capability, must be at
-	// least this old, or the guest is kept (SkipActive).
+	// IdleFor also requires the guest to have been idle this long:
+	// ZITADEL's changeDate of the guest, and the last activity kept by
+	// every store with the ActivityRecorder capability, must be at least
+	// this old, or the guest is kept (SkipActive). 0 means the Manager's
+	// idle timeout (WithIdleTimeout, or the session lifetime if shorter),
+	// so a guest whose session is still alive is kept; with
+	// AllowLiveSessions, 0 means no idle check. Activity is seen only
+	// through stores with the ActivityRecorder capability.
 	IdleFor time.Duration
 	// Veto, when set, is asked about each guest Sweep is about to delete,
 	// under the guest's lock and after every other check (in a DryRun too).
@@ -243,8 +247,14 @@ func (m *Manager) newSweepRun(opts SweepOptions, rep *SweepReport) (*sweepRun, e
 	if r.workers == 0 {
 		r.workers = defaultConcurrency
 	}
-	if opts.IdleFor > 0 {
-		r.idle = now.Add(-opts.IdleFor)
+	idleFor := opts.IdleFor
+	if idleFor == 0 && !opts.AllowLiveSessions {
+		// A guest active within the idle timeout still holds a live
+		// session, whatever the age of its tag.
+		idleFor = m.unusedCookieLife()
+	}
+	if idleFor > 0 {
+		r.idle = now.Add(-idleFor)
 	}
 	switch rps := opts.RequestsPerSecond; {
 	case rps == 0:
