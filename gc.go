@@ -37,8 +37,12 @@ type SweepOptions struct {
 	// handed out and once at the end. It runs on the sweeping goroutine and
 	// must return quickly.
 	Progress func(SweepReport)
-	// Locker, when set, makes the run take the lock "shadow-sweep:<org>"
-	// first; if another replica holds it, Sweep returns ErrSweepLocked.
+	// Locker, when set, makes the run take the lock named
+	// "shadow-sweep:<organization id>" before its first request, and release
+	// it at the end; if another holder has it, Sweep returns ErrSweepLocked
+	// at once. This is the one way to keep replicas from sweeping together
+	// (with pgstore: Locker: pgstore.NewLocker(pool)); a lock taken around
+	// Sweep under another name excludes nothing.
 	Locker Locker
 	// AllowLiveSessions permits an OlderThan shorter than the Manager's
 	// session lifetime (WithSessionLifetime), which deletes guests whose
