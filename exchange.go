@@ -64,9 +64,12 @@ func (m *Manager) impersonate(ctx context.Context, guestID string, fresh bool, s
 	if guestID == "" {
 		return Token{}, errors.New("shadow: Impersonate: empty guest id")
 	}
+	if m.cfg.clientID == "" {
+		return Token{}, ErrNoClientID
+	}
 	actor, err := m.cfg.bearer(ctx)
 	if err != nil {
-		return Token{}, fmt.Errorf("shadow: service token: %w", err)
+		return Token{}, errorf("service token: %w", err)
 	}
 	form := url.Values{
 		"grant_type":           {zitadel.GrantTokenExchange},

@@ -27,8 +27,11 @@ type SweepOptions struct {
 	// Concurrency is how many guests are checked and deleted at once
 	// (default 4).
 	Concurrency int
-	// RequestsPerSecond bounds the run's requests to ZITADEL (default 40,
-	// under ZITADEL Cloud's 50 per second per IP; negative: no bound).
+	// RequestsPerSecond bounds the run's requests to ZITADEL further (0 or
+	// negative: no bound of its own). Every request of a sweep draws from
+	// the Manager's egress budget ([EgressBudget], default 40 per second)
+	// at the lowest priority, so a sweep uses what first intents and
+	// renewals leave and waits out the breaker after a 429.
 	RequestsPerSecond float64
 	// PageSize is how many users one ListUsers page holds (default 100,
 	// at most 1000).
@@ -111,8 +114,7 @@ type Locker interface {
 const (
 	maxSweepPage       = 1000
 	defaultConcurrency = 4
-	defaultSweepRate   = 40 // requests per second, under ZITADEL Cloud's 50
-	lagPauses          = 3  // waits for the list to drop users just deleted
+	lagPauses          = 3 // waits for the list to drop users just deleted
 	lockReleaseTimeout = 10 * time.Second
 )
 
@@ -136,8 +138,9 @@ const (
 // Paging neither skips nor loops: users that stay listed (skipped or
 // failed) are counted into the next offset, and users the eventually
 // consistent list still shows after their deletion are recognized. Reads
-// and deletes are retried on connection errors, 429, 502, 503 and 504 and paced by
-// RequestsPerSecond. A guest that fails to delete is reported and the run
+// and deletes are retried on connection errors, 429, 502, 503 and 504, and
+// paced by the Manager's egress budget at the lowest priority (and by
+// RequestsPerSecond). A guest that fails to delete is reported and the run
 // goes on. Sweep returns an error only when it cannot start, when listing
 // fails, or when ctx ends; the report holds what was done until then.
 // Running it again is safe. It emits EventDeleted per guest and
@@ -159,7 +162,7 @@ func (m *Manager) sweepLocked(ctx context.Context, opts SweepOptions, rep *Sweep
 	if opts.Locker != nil {
 		release, ok, err := opts.Locker.TryLock(ctx, "shadow-sweep:"+m.cfg.orgID)
 		if err != nil {
-			return fmt.Errorf("shadow: sweep lock: %w", err)
+			return errorf("sweep lock: %w", err)
 		}
 		if !ok {
 			return ErrSweepLocked
@@ -229,17 +232,14 @@ func (m *Manager) newSweepRun(opts SweepOptions, rep *SweepReport) (*sweepRun, e
 	if opts.IdleFor > 0 {
 		r.idle = now.Add(-opts.IdleFor)
 	}
-	switch rps := opts.RequestsPerSecond; {
-	case rps == 0:
-		r.limit = rate.NewLimiter(defaultSweepRate, 1)
-	case rps > 0:
+	if rps := opts.RequestsPerSecond; rps > 0 {
 		r.limit = rate.NewLimiter(rate.Limit(rps), 1)
 	}
 	return r, nil
 }
 
 func (r *sweepRun) run(ctx context.Context) error {
-	ctx = withPacer(ctx, r.limit)
+	ctx = withPacer(zitadel.WithPriority(ctx, zitadel.PriorityBackground), r.limit)
 	// Workers take users one by one, across pages: the next page is read
 	// while the last users of this one are still being handled, so no
 	// worker waits at a page boundary.
@@ -436,7 +436,7 @@ func (r *sweepRun) one(ctx context.Context, u zitadel.User) (stays bool) {
 	r.deletes++
 	r.mu.Unlock()
 	if err := r.m.store.Delete(ctx, u.UserID); err != nil {
-		r.fail(u.UserID, fmt.Errorf("shadow: delete cart: %w", err))
+		r.fail(u.UserID, errorf("delete cart: %w", err))
 		return true
 	}
 	if err := r.m.deleteGuest(ctx, u.UserID); err != nil {

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/shadowaccounts/shadow/internal/zitadel"
 )
 
 // ReadSession opens the guest session cookie of r. It returns
@@ -103,7 +105,8 @@ func (m *Manager) Middleware(next http.Handler) http.Handler {
 // GuestRequired is middleware for intent endpoints (add to cart, save a
 // draft): it calls EnsureGuest and passes the session to next in the
 // request context. When a provisioning limit is reached it answers 429
-// with Retry-After; when ZITADEL fails, 503.
+// with Retry-After; when ZITADEL fails, 503, with Retry-After while the
+// egress breaker holds requests back after a 429 of ZITADEL ([EgressBudget]).
 func (m *Manager) GuestRequired(next http.Handler) http.Handler {
 	m.mustHaveCodec("GuestRequired")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -115,6 +118,9 @@ func (m *Manager) GuestRequired(next http.Handler) http.Handler {
 			http.Error(w, "too many new sessions; try again later", http.StatusTooManyRequests)
 			return
 		case err != nil:
+			if d := m.retryAfter(err); d > 0 {
+				w.Header().Set("Retry-After", retryAfterSeconds(d))
+			}
 			m.log().Warn("shadow: guest session unavailable", "err", err)
 			http.Error(w, "session service unavailable; try again", http.StatusServiceUnavailable)
 			return
@@ -141,11 +147,16 @@ func (m *Manager) GuestRequired(next http.Handler) http.Handler {
 // that reads the client address the proxy vouches for, or the client key
 // adds nothing to it. New guests are subject to
 // WithProvisionLimits: a refusal is a [*RateLimitError] matching
-// [ErrRateLimited]. Call it before writing the response body. Other errors
+// [ErrRateLimited]. While the egress breaker holds requests back after a
+// 429 of ZITADEL for longer than a retry waits, a new guest fails at once
+// with [*UnavailableError]. Call it before writing the response body. Other errors
 // are those of Provision, Impersonate and WriteSession.
 func (m *Manager) EnsureGuest(w http.ResponseWriter, r *http.Request) (Session, error) {
 	if m.codec == nil {
 		return Session{}, ErrNoSessionCodec
+	}
+	if m.cfg.clientID == "" {
+		return Session{}, ErrNoClientID
 	}
 	ctx := r.Context()
 	if s, ok := SessionFromContext(ctx); ok {
@@ -167,8 +178,9 @@ func (m *Manager) EnsureGuest(w http.ResponseWriter, r *http.Request) (Session, 
 		if err := m.limiter.allow(r, m.now()); err != nil {
 			return Session{}, err
 		}
-		// Shared by every waiter: not cancelled when the first one leaves.
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), provisionTimeout)
+		// Shared by every waiter: not cancelled when the first one leaves;
+		// fails at once while the egress breaker is open for longer than a retry waits.
+		ctx, cancel := context.WithTimeout(m.failFast(context.WithoutCancel(ctx)), provisionTimeout)
 		defer cancel()
 		s, err := m.newGuestSession(ctx)
 		if err == nil {
@@ -201,10 +213,13 @@ func (m *Manager) EnsureGuest(w http.ResponseWriter, r *http.Request) (Session, 
 var ErrNoSessionCodec = errors.New("shadow: no session codec: configure WithSessionKeys or WithSessionCodec")
 
 // mustHaveCodec panics when a middleware is built on a Manager without a
-// session codec: a setup mistake, caught at start-up.
+// session codec or a client id: a setup mistake, caught at start-up.
 func (m *Manager) mustHaveCodec(what string) {
 	if m.codec == nil {
 		panic("shadow: " + what + " needs WithSessionKeys or WithSessionCodec")
+	}
+	if m.cfg.clientID == "" {
+		panic("shadow: " + what + " needs WithClientID")
 	}
 }
 
@@ -240,7 +255,8 @@ func (m *Manager) fresh(ctx context.Context, w http.ResponseWriter, s Session) (
 	}
 	start := time.Now()
 	v, err, shared := m.renewals.Do(s.GuestID, func() (any, error) {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), provisionTimeout)
+		ctx = zitadel.WithPriority(m.failFast(context.WithoutCancel(ctx)), zitadel.PriorityRenewal)
+		ctx, cancel := context.WithTimeout(ctx, provisionTimeout)
 		defer cancel()
 		return m.impersonate(ctx, s.GuestID, false, sessionScope)
 	})

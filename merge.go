@@ -67,7 +67,7 @@ func (m *Manager) MergeInto(ctx context.Context, guestID, userID string) (res Me
 	}
 	moved, err := m.store.Merge(ctx, guestID, userID, m.cfg.mergePolicy)
 	if err != nil {
-		return MergeResult{}, fmt.Errorf("shadow: merge cart: %w", err)
+		return MergeResult{}, errorf("merge cart: %w", err)
 	}
 	res.Merged = moved
 	if err := m.deleteGuest(ctx, guestID); err != nil {
@@ -76,7 +76,7 @@ func (m *Manager) MergeInto(ctx context.Context, guestID, userID string) (res Me
 	res.GuestDeleted = true
 	late, err := m.store.Merge(ctx, guestID, userID, m.cfg.mergePolicy)
 	if err != nil {
-		return res, fmt.Errorf("shadow: merge late cart items: %w", err)
+		return res, errorf("merge late cart items: %w", err)
 	}
 	res.Merged.Items = MergeItems(res.Merged.Items, late.Items, SumQuantities)
 	return res, nil

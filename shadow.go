@@ -70,8 +70,10 @@ type Manager struct {
 
 // New builds a Manager for the ZITADEL instance at issuer (for example
 // "https://my-instance.zitadel.cloud"). The options WithOrganization,
-// WithClientID, WithCredentials and WithCartStore are required; the cookie
-// helpers also need WithSessionKeys or WithSessionCodec. Every invalid or
+// WithCredentials and WithCartStore are required; Impersonate and the
+// cookie helpers also need WithClientID, and the cookie helpers
+// WithSessionKeys or WithSessionCodec (a Manager that only sweeps needs
+// neither). Every invalid or
 // missing option is reported at once, joined in one error. New makes no
 // network call.
 func New(issuer string, opts ...Option) (*Manager, error) {

@@ -99,7 +99,7 @@ func (m *Manager) Upgrade(ctx context.Context, guestID string, p Profile) (res U
 	err = m.call(ctx, zitadel.MethodUpdateUser, req, &resp)
 	switch {
 	case isAPIError(err, "already_exists", ""):
-		return UpgradeResult{}, fmt.Errorf("%w: %w", ErrEmailTaken, err)
+		return UpgradeResult{}, errorf("%w: %w", ErrEmailTaken, err)
 	case isPasswordRejection(err):
 		return UpgradeResult{}, m.passwordPolicyError(ctx, p.Password, err)
 	case err != nil:
@@ -110,7 +110,7 @@ func (m *Manager) Upgrade(ctx context.Context, guestID string, p Profile) (res U
 	}
 	if m.cfg.legacyMetadata {
 		if err := m.removeTags(ctx, guestID, tags); err != nil {
-			return res, fmt.Errorf("%w: %w", ErrTagNotRemoved, err)
+			return res, errorf("%w: %w", ErrTagNotRemoved, err)
 		}
 	}
 	return res, nil

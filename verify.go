@@ -149,10 +149,12 @@ func NewVerifier(issuer string, opts ...VerifierOption) (*Verifier, error) {
 }
 
 // Verifier returns a Verifier for tokens of the Manager's issuer, using
-// its HTTP client and guest tag key; audience defaults to the Manager's
-// client id.
+// its HTTP client (so JWKS fetches draw from the egress budget), its guest
+// tag key and its clock (WithClock); audience defaults to the Manager's
+// client id. opts override these.
 func (m *Manager) Verifier(opts ...VerifierOption) (*Verifier, error) {
-	base := []VerifierOption{WithVerifierHTTPClient(m.cfg.httpClient), WithVerifierTagKey(m.cfg.tagKey)}
+	base := []VerifierOption{WithVerifierHTTPClient(m.cfg.httpClient), WithVerifierTagKey(m.cfg.tagKey),
+		WithVerifierClock(m.cfg.now)}
 	probe := verifierConfig{}
 	for _, o := range opts {
 		o(&probe)
