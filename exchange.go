@@ -51,10 +51,14 @@ func (m *Manager) Impersonate(ctx context.Context, guestID string) (Token, error
 // "subject_token invalid" (docs/zitadel.md §6.7). After a Provision the SDK
 // then reads the user once with GetUserByID, which brings the projection up
 // to date, and retries the exchange up to lagRetries times, waiting
-// lagWait, doubling.
+// lagWait, doubling. That costs 4 sequential round trips (CreateUser, the
+// refused exchange, GetUserByID, the exchange); so for lagMemory after a
+// refusal, GetUserByID goes out together with the first exchange, and a
+// lagging first intent costs 3. Without lag it costs 2 and no read.
 const (
 	lagRetries = 4
 	lagWait    = 50 * time.Millisecond
+	lagMemory  = 10 * time.Minute
 )
 
 // impersonate runs the exchange with scope; fresh says the guest was
@@ -81,6 +85,10 @@ func (m *Manager) impersonate(ctx context.Context, guestID string, fresh bool, s
 		"scope":                {scope},
 	}
 	var tr *zitadel.TokenResponse
+	var read <-chan error // GetUserByID, once sent
+	if fresh && m.lag.recent() {
+		read = m.readUser(ctx, guestID)
+	}
 	wait := lagWait
 	for attempt := 0; ; attempt++ {
 		tr, err = m.api.PostToken(ctx, form, m.cfg.clientAuth.apply(m.cfg.issuer, m.cfg.now))
@@ -89,8 +97,11 @@ func (m *Manager) impersonate(ctx context.Context, guestID string, fresh bool, s
 			break
 		}
 		if attempt == 0 {
-			if err := m.call(zitadel.Idempotent(ctx), zitadel.MethodGetUserByID,
-				zitadel.UserIDRequest{UserID: guestID}, &zitadel.GetUserByIDResponse{}); err != nil {
+			m.lag.saw()
+			if read == nil {
+				read = m.readUser(ctx, guestID)
+			}
+			if err := <-read; err != nil {
 				return Token{}, err
 			}
 			continue

@@ -130,9 +130,10 @@ func (m *Manager) GuestRequired(next http.Handler) http.Handler {
 }
 
 // EnsureGuest returns the request's guest session, creating the guest on
-// this first intent when there is none: Provision, then Impersonate (with
-// bounded retries of ZITADEL's projection lag), then the sealed cookie is
-// set on w. A missing, invalid or expired cookie, or one whose user is no
+// this first intent when there is none: a ready guest of the pool
+// (WithGuestPool), with no request to ZITADEL, or else Provision, then
+// Impersonate (with bounded retries of ZITADEL's projection lag); then the
+// sealed cookie is set on w. A missing, invalid or expired cookie, or one whose user is no
 // longer a guest, gets a new guest: never someone else's. When renewing an
 // existing guest's token fails, the error comes back and no new guest is
 // made, so the guest keeps its cart.
@@ -182,7 +183,7 @@ func (m *Manager) EnsureGuest(w http.ResponseWriter, r *http.Request) (Session, 
 		// fails at once while the egress breaker is open for longer than a retry waits.
 		ctx, cancel := context.WithTimeout(m.failFast(context.WithoutCancel(ctx)), provisionTimeout)
 		defer cancel()
-		s, err := m.newGuestSession(ctx)
+		s, err := m.newSession(ctx) // from the pool (WithGuestPool) when it has one
 		if err == nil {
 			m.recent.put(key, s, m.now())
 		}

@@ -51,6 +51,7 @@ type config struct {
 	guestLocker     Locker
 	egress          EgressBudget
 	budget          *zitadel.Budget // every request to ZITADEL waits for it (httpClient's transport)
+	pool            *PoolOptions    // nil: no guest pool
 	errs            []error
 }
 
@@ -305,6 +306,14 @@ func newConfig(issuer string, opts []Option) (config, error) {
 		bad("WithCookieName: %q is not a valid cookie name", c.cookieName)
 	} else if c.insecureCookies && (strings.HasPrefix(c.cookieName, "__Host-") || strings.HasPrefix(c.cookieName, "__Secure-")) {
 		bad("WithCookieName: %q needs Secure, which WithInsecureCookies drops", c.cookieName)
+	}
+	if c.pool != nil {
+		if err := checkPool(c.pool, c.clientID != ""); err != nil {
+			errs = append(errs, err)
+		}
+		if c.codec == nil && len(c.sessionKeys) == 0 {
+			bad("WithGuestPool serves EnsureGuest, which needs WithSessionKeys or WithSessionCodec")
+		}
 	}
 	if c.retry.MaxAttempts == 0 {
 		c.retry.MaxAttempts = 4

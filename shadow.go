@@ -66,6 +66,8 @@ type Manager struct {
 	renewals singleflight.Group // token renewal, by guest id
 	recent   recentSessions
 	guests   guestLocks // per-guest lock of Upgrade, MergeInto and Sweep
+	lag      lagMonitor // when ZITADEL's projection last lagged
+	pool     *guestPool // nil without WithGuestPool
 }
 
 // New builds a Manager for the ZITADEL instance at issuer (for example
@@ -89,6 +91,9 @@ func New(issuer string, opts ...Option) (*Manager, error) {
 		if err != nil {
 			return nil, err
 		}
+	}
+	if cfg.pool != nil { // last: nothing may fail after its goroutine starts
+		m.pool = newGuestPool(m, *cfg.pool)
 	}
 	return m, nil
 }
