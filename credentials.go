@@ -191,7 +191,9 @@ func parseKeyFile(data []byte, wantType string) (*keyFile, error) {
 // an "iat" older than one hour.
 const assertionLifetime = time.Hour
 
-// signAssertion signs an RFC 7523 JWT: iss = sub = subject, aud = issuer.
+// signAssertion signs an RFC 7523 JWT: iss = sub = subject, aud = the
+// issuer exactly as configured (trailing slash or not), which ZITADEL
+// compares with its own issuer.
 func signAssertion(kf *keyFile, subject, issuer string, now time.Time) (string, error) {
 	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: kf.Key},
 		(&jose.SignerOptions{}).WithType("JWT").WithHeader(jose.HeaderKey("kid"), kf.KeyID))
@@ -215,7 +217,7 @@ type jwtProfileSource struct {
 }
 
 func (s *jwtProfileSource) Token() (*oauth2.Token, error) {
-	assertion, err := signAssertion(s.kf, s.kf.UserID, s.cfg.issuer, s.cfg.now())
+	assertion, err := signAssertion(s.kf, s.kf.UserID, s.cfg.exactIssuer, s.cfg.now())
 	if err != nil {
 		return nil, fmt.Errorf("shadow: sign JWT profile assertion: %w", err)
 	}
@@ -259,7 +261,8 @@ type clientAuth struct {
 	key      *keyFile
 }
 
-// apply adds the client's credentials to a token request.
+// apply adds the client's credentials to a token request; issuer is the
+// exact issuer, the audience of a private_key_jwt assertion.
 func (a clientAuth) apply(issuer string, now func() time.Time) zitadel.ClientAuth {
 	return func(_ context.Context, form url.Values, h http.Header) error {
 		switch a.method {

@@ -41,8 +41,9 @@ const impersonationScope = "openid " + sessionScope
 // user), [ErrImpersonationDisabled] or [ErrPermissionDenied].
 func (m *Manager) Impersonate(ctx context.Context, guestID string) (Token, error) {
 	start := time.Now()
+	ctx = m.begin(ctx, EventImpersonated)
 	tok, err := m.impersonate(ctx, guestID, false, impersonationScope)
-	m.emit(Event{Kind: EventImpersonated, GuestID: guestID, Duration: time.Since(start), Err: err})
+	m.emit(ctx, Event{Kind: EventImpersonated, GuestID: guestID, Duration: time.Since(start), Err: err})
 	return tok, err
 }
 
@@ -91,7 +92,7 @@ func (m *Manager) impersonate(ctx context.Context, guestID string, fresh bool, s
 	}
 	wait := lagWait
 	for attempt := 0; ; attempt++ {
-		tr, err = m.api.PostToken(ctx, form, m.cfg.clientAuth.apply(m.cfg.issuer, m.cfg.now))
+		tr, err = m.api.PostToken(ctx, form, m.cfg.clientAuth.apply(m.cfg.exactIssuer, m.cfg.now))
 		err = apiErr(ctx, "token exchange", err)
 		if err == nil || !fresh || attempt == lagRetries || !errors.Is(err, ErrNotFound) {
 			break

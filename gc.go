@@ -147,10 +147,11 @@ const (
 // EventSweepDone.
 func (m *Manager) Sweep(ctx context.Context, opts SweepOptions) (SweepReport, error) {
 	start := time.Now()
+	ctx = m.begin(ctx, EventSweepDone)
 	rep := SweepReport{DryRun: opts.DryRun}
 	err := m.sweepLocked(ctx, opts, &rep)
 	rep.Duration = time.Since(start)
-	m.emit(Event{Kind: EventSweepDone, Duration: rep.Duration, Err: err, Sweep: &rep})
+	m.emit(ctx, Event{Kind: EventSweepDone, Duration: rep.Duration, Err: err, Sweep: &rep})
 	return rep, err
 }
 

@@ -236,8 +236,9 @@ func (m *Manager) newGuestSession(ctx context.Context) (Session, error) {
 		return Session{}, err
 	}
 	start := time.Now()
-	tok, err := m.impersonate(ctx, g.ID, true, sessionScope)
-	m.emit(Event{Kind: EventImpersonated, GuestID: g.ID, Duration: time.Since(start), Err: err})
+	ictx := m.begin(ctx, EventImpersonated)
+	tok, err := m.impersonate(ictx, g.ID, true, sessionScope)
+	m.emit(ictx, Event{Kind: EventImpersonated, GuestID: g.ID, Duration: time.Since(start), Err: err})
 	if err != nil {
 		m.deleteUnusable(ctx, g.ID)
 		return Session{}, err
@@ -255,14 +256,17 @@ func (m *Manager) fresh(ctx context.Context, w http.ResponseWriter, s Session) (
 		return s, nil
 	}
 	start := time.Now()
+	ctx = m.begin(ctx, EventRenewed)
 	v, err, shared := m.renewals.Do(s.GuestID, func() (any, error) {
 		ctx = zitadel.WithPriority(m.failFast(context.WithoutCancel(ctx)), zitadel.PriorityRenewal)
 		ctx, cancel := context.WithTimeout(ctx, provisionTimeout)
 		defer cancel()
 		return m.impersonate(ctx, s.GuestID, false, sessionScope)
 	})
-	if !shared {
-		m.emit(Event{Kind: EventRenewed, GuestID: s.GuestID, Duration: time.Since(start), Err: err})
+	if e := (Event{Kind: EventRenewed, GuestID: s.GuestID, Duration: time.Since(start), Err: err}); !shared {
+		m.emit(ctx, e)
+	} else {
+		m.endTrace(ctx, e) // the renewal's outcome, observed once by the caller that ran it
 	}
 	switch {
 	case errors.Is(err, ErrNotGuest) || errors.Is(err, ErrNotFound):

@@ -48,8 +48,9 @@ type MergeResult struct {
 // (wrapped), and [*APIError] or [ErrUnavailable] from ZITADEL.
 func (m *Manager) MergeInto(ctx context.Context, guestID, userID string) (res MergeResult, err error) {
 	start := time.Now()
+	ctx = m.begin(ctx, EventMerged)
 	defer func() {
-		m.emit(Event{Kind: EventMerged, GuestID: guestID, UserID: userID, Duration: time.Since(start), Err: err})
+		m.emit(ctx, Event{Kind: EventMerged, GuestID: guestID, UserID: userID, Duration: time.Since(start), Err: err})
 	}()
 	switch {
 	case guestID == "" || userID == "":
@@ -131,7 +132,8 @@ func (m *Manager) deleteUser(ctx context.Context, userID string) error {
 // deleteGuest is deleteUser with the EventDeleted event.
 func (m *Manager) deleteGuest(ctx context.Context, guestID string) error {
 	start := time.Now()
+	ctx = m.begin(ctx, EventDeleted)
 	err := m.deleteUser(ctx, guestID)
-	m.emit(Event{Kind: EventDeleted, GuestID: guestID, Duration: time.Since(start), Err: err})
+	m.emit(ctx, Event{Kind: EventDeleted, GuestID: guestID, Duration: time.Since(start), Err: err})
 	return err
 }

@@ -39,6 +39,39 @@ type Observer func(Event)
 // WithObserver delivers lifecycle events to o (default: none).
 func WithObserver(o Observer) Option { return func(c *config) { c.observer = o } }
 
+// Tracer follows each lifecycle operation while it runs, for tracing
+// (package otelshadow implements it with OpenTelemetry). Start is called
+// when an operation of kind begins, with the caller's ctx, and returns the
+// ctx the operation runs with: the SDK sends its ZITADEL requests for the
+// operation with that ctx, so a span Start put in it parents them. End is
+// called once per Start, with the ctx Start returned and the operation's
+// Event, before the Observer sees it; a deletion within MergeInto or Sweep
+// is an operation of its own, started in theirs. Both are called
+// synchronously on the goroutine that does the work: they must be quick,
+// safe for concurrent use, and must not call the Manager.
+type Tracer interface {
+	Start(ctx context.Context, kind EventKind) context.Context
+	End(ctx context.Context, e Event)
+}
+
+// WithTracer makes t follow every lifecycle operation (default: none).
+func WithTracer(t Tracer) Option { return func(c *config) { c.tracer = t } }
+
+// begin starts an operation for the Tracer; emit (or endTrace) ends it.
+func (m *Manager) begin(ctx context.Context, kind EventKind) context.Context {
+	if t := m.cfg.tracer; t != nil {
+		return t.Start(ctx, kind)
+	}
+	return ctx
+}
+
+// endTrace ends the operation begun in ctx, without logging or observing e.
+func (m *Manager) endTrace(ctx context.Context, e Event) {
+	if t := m.cfg.tracer; t != nil {
+		t.End(ctx, e)
+	}
+}
+
 // WithLogger logs lifecycle events to l (default: silent): successes at
 // Debug, failures at Warn, with the guest, the duration and the error. The
 // SDK logs nothing else, and never a token or a password.
@@ -54,8 +87,10 @@ func (m *Manager) log() *slog.Logger {
 	return m.cfg.logger
 }
 
-// emit logs e and hands it to the observer.
-func (m *Manager) emit(e Event) {
+// emit ends the operation begun in ctx, logs e with ctx (so log handlers
+// can correlate it with the trace) and hands it to the observer.
+func (m *Manager) emit(ctx context.Context, e Event) {
+	m.endTrace(ctx, e)
 	if l := m.cfg.logger; l != nil {
 		level, msg := slog.LevelDebug, "shadow: "+string(e.Kind)
 		attrs := []slog.Attr{slog.Duration("duration", e.Duration)}
@@ -69,7 +104,7 @@ func (m *Manager) emit(e Event) {
 			level = slog.LevelWarn
 			attrs = append(attrs, slog.Any("err", e.Err))
 		}
-		l.LogAttrs(context.Background(), level, msg, attrs...)
+		l.LogAttrs(ctx, level, msg, attrs...)
 	}
 	if m.cfg.observer != nil {
 		m.cfg.observer(e)

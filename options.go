@@ -21,7 +21,8 @@ import (
 type Option func(*config)
 
 type config struct {
-	issuer          string
+	issuer          string // base URL of the endpoints: the issuer without a trailing slash
+	exactIssuer     string // the issuer as given: tokens' "iss" and assertions' "aud"
 	orgID           string
 	clientID        string
 	projectID       string
@@ -46,6 +47,7 @@ type config struct {
 	retry           RetryOptions
 	legacyMetadata  bool
 	observer        Observer
+	tracer          Tracer
 	logger          *slog.Logger
 	limits          ProvisionLimits
 	guestLocker     Locker
@@ -220,6 +222,7 @@ func WithRetry(r RetryOptions) Option { return func(c *config) { c.retry = r } }
 func newConfig(issuer string, opts []Option) (config, error) {
 	c := config{
 		issuer:          strings.TrimSuffix(issuer, "/"),
+		exactIssuer:     issuer,
 		now:             time.Now,
 		emailDomain:     DefaultEmailDomain,
 		tagKey:          DefaultTagKey,

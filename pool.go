@@ -218,8 +218,9 @@ func (p *guestPool) refill() error {
 		return err
 	}
 	start := time.Now()
-	tok, err := p.m.impersonate(ctx, g.ID, true, sessionScope)
-	p.m.emit(Event{Kind: EventImpersonated, GuestID: g.ID, Duration: time.Since(start), Err: err})
+	ictx := p.m.begin(ctx, EventImpersonated)
+	tok, err := p.m.impersonate(ictx, g.ID, true, sessionScope)
+	p.m.emit(ictx, Event{Kind: EventImpersonated, GuestID: g.ID, Duration: time.Since(start), Err: err})
 	if err != nil {
 		p.delete(g.ID)
 		return err

@@ -24,7 +24,10 @@ import (
 // they apply), ctx's error when it ends first.
 func (m *Manager) Provision(ctx context.Context) (g Guest, err error) {
 	start := time.Now()
-	defer func() { m.emit(Event{Kind: EventProvisioned, GuestID: g.ID, Duration: time.Since(start), Err: err}) }()
+	ctx = m.begin(ctx, EventProvisioned)
+	defer func() {
+		m.emit(ctx, Event{Kind: EventProvisioned, GuestID: g.ID, Duration: time.Since(start), Err: err})
+	}()
 	id, err := newGuestID()
 	if err != nil {
 		return Guest{}, err

@@ -72,7 +72,10 @@ type UpgradeResult struct {
 // again tells which (ErrNotGuest once it did).
 func (m *Manager) Upgrade(ctx context.Context, guestID string, p Profile) (res UpgradeResult, err error) {
 	start := time.Now()
-	defer func() { m.emit(Event{Kind: EventUpgraded, GuestID: guestID, Duration: time.Since(start), Err: err}) }()
+	ctx = m.begin(ctx, EventUpgraded)
+	defer func() {
+		m.emit(ctx, Event{Kind: EventUpgraded, GuestID: guestID, Duration: time.Since(start), Err: err})
+	}()
 	if guestID == "" {
 		return UpgradeResult{}, errors.New("shadow: Upgrade: empty guest id")
 	}
@@ -80,16 +83,28 @@ func (m *Manager) Upgrade(ctx context.Context, guestID string, p Profile) (res U
 	if err != nil {
 		return UpgradeResult{}, err
 	}
+	resp, err := m.upgradeInPlace(ctx, guestID, upgradeRequest(guestID, email, p), p.Password)
+	if resp.EmailCode != nil {
+		res.EmailCode = *resp.EmailCode
+	}
+	return res, err
+}
+
+// upgradeInPlace runs the guest check and the UpdateUser of an upgrade
+// under the guest's lock, adding the tag removal to req (or, with
+// WithLegacyMetadata, removing the tags after it). password is checked
+// against the complexity policy when ZITADEL refuses it. A non-nil error
+// with a non-zero response is ErrTagNotRemoved: the user is upgraded.
+func (m *Manager) upgradeInPlace(ctx context.Context, guestID string, req zitadel.UpdateUserRequest, password string) (zitadel.UpdateUserResponse, error) {
 	unlock, err := m.lockGuest(ctx, guestID)
 	if err != nil {
-		return UpgradeResult{}, err
+		return zitadel.UpdateUserResponse{}, err
 	}
 	defer unlock()
 	tags, err := m.requireGuest(ctx, guestID)
 	if err != nil {
-		return UpgradeResult{}, err
+		return zitadel.UpdateUserResponse{}, err
 	}
-	req := upgradeRequest(guestID, email, p)
 	if !m.cfg.legacyMetadata {
 		for _, t := range tags {
 			req.Metadata = append(req.Metadata, zitadel.Metadata{Key: t.Key, Value: []byte{}})
@@ -99,21 +114,18 @@ func (m *Manager) Upgrade(ctx context.Context, guestID string, p Profile) (res U
 	err = m.call(ctx, zitadel.MethodUpdateUser, req, &resp)
 	switch {
 	case isAPIError(err, "already_exists", ""):
-		return UpgradeResult{}, errorf("%w: %w", ErrEmailTaken, err)
-	case isPasswordRejection(err):
-		return UpgradeResult{}, m.passwordPolicyError(ctx, p.Password, err)
+		return zitadel.UpdateUserResponse{}, errorf("%w: %w", ErrEmailTaken, err)
+	case password != "" && isPasswordRejection(err):
+		return zitadel.UpdateUserResponse{}, m.passwordPolicyError(ctx, password, err)
 	case err != nil:
-		return UpgradeResult{}, err
-	}
-	if resp.EmailCode != nil {
-		res.EmailCode = *resp.EmailCode
+		return zitadel.UpdateUserResponse{}, err
 	}
 	if m.cfg.legacyMetadata {
 		if err := m.removeTags(ctx, guestID, tags); err != nil {
-			return res, errorf("%w: %w", ErrTagNotRemoved, err)
+			return resp, errorf("%w: %w", ErrTagNotRemoved, err)
 		}
 	}
-	return res, nil
+	return resp, nil
 }
 
 // ErrTagNotRemoved: with WithLegacyMetadata, the user was upgraded but
@@ -167,16 +179,7 @@ func (m *Manager) removeTags(ctx context.Context, userID string, tags []guestTag
 // checkProfile validates p as ZITADEL would, so that bad input fails
 // before any call; it returns the normalized e-mail address.
 func checkProfile(p Profile) (string, error) {
-	var problems []string
-	for _, f := range []struct{ name, v string }{{"given name", p.GivenName}, {"family name", p.FamilyName}} {
-		if n := utf8.RuneCountInString(strings.TrimSpace(f.v)); n < 1 || n > 200 {
-			problems = append(problems, f.name+" must be 1 to 200 characters")
-		}
-	}
-	email := strings.TrimSpace(p.Email)
-	if a, err := mail.ParseAddress(email); err != nil || a.Address != email || a.Name != "" || len(email) > 200 {
-		problems = append(problems, fmt.Sprintf("e-mail %q is not a plain address", p.Email))
-	}
+	email, problems := checkIdentity(p.GivenName, p.FamilyName, p.Email)
 	if p.Password == "" || utf8.RuneCountInString(p.Password) > 200 {
 		problems = append(problems, "password must be 1 to 200 characters")
 	}
@@ -187,4 +190,196 @@ func checkProfile(p Profile) (string, error) {
 		return "", fmt.Errorf("%w: %s", ErrInvalidProfile, strings.Join(problems, "; "))
 	}
 	return email, nil
+}
+
+// checkIdentity checks names and e-mail as ZITADEL would; it returns the
+// normalized address and the problems found.
+func checkIdentity(givenName, familyName, address string) (string, []string) {
+	var problems []string
+	for _, f := range []struct{ name, v string }{{"given name", givenName}, {"family name", familyName}} {
+		if n := utf8.RuneCountInString(strings.TrimSpace(f.v)); n < 1 || n > 200 {
+			problems = append(problems, f.name+" must be 1 to 200 characters")
+		}
+	}
+	email := strings.TrimSpace(address)
+	if a, err := mail.ParseAddress(email); err != nil || a.Address != email || a.Name != "" || len(email) > 200 {
+		problems = append(problems, fmt.Sprintf("e-mail %q is not a plain address", address))
+	}
+	return email, problems
+}
+
+// FirstCredential is how a user upgraded by [Manager.UpgradeWithoutPassword]
+// sets up their first credential at ZITADEL.
+type FirstCredential int
+
+const (
+	// InviteCode creates ZITADEL's invite code (CreateInviteCode): the user
+	// verifies the e-mail address with it and then chooses a password, a
+	// passkey or an identity provider, as the organization's login policy
+	// allows. The default.
+	InviteCode FirstCredential = iota
+	// PasskeyLink creates a passkey registration link
+	// (CreatePasskeyRegistrationLink): a one-time code with which the user
+	// registers a passkey without signing in.
+	PasskeyLink
+)
+
+// PasswordlessProfile is what UpgradeWithoutPassword sets: the profile and
+// e-mail address, and how the user gets their first credential.
+type PasswordlessProfile struct {
+	GivenName  string // 1 to 200 characters
+	FamilyName string // 1 to 200 characters
+	Email      string // becomes the username and the e-mail address
+	// Credential says how the user sets up a credential: InviteCode (the
+	// default) or PasskeyLink.
+	Credential FirstCredential
+	// ReturnCode returns the code in the result instead of ZITADEL mailing
+	// it, for apps that deliver it themselves.
+	ReturnCode bool
+	// URLTemplate is the link in ZITADEL's mail: {{.UserID}}, {{.OrgID}},
+	// {{.Code}}, and for PasskeyLink {{.CodeID}}. Empty for ZITADEL's own
+	// page. Ignored with ReturnCode.
+	URLTemplate string
+	// ApplicationName names the app in the invite mail (InviteCode only;
+	// ZITADEL's default "ZITADEL").
+	ApplicationName string
+	// Verification applies to PasskeyLink: how the e-mail address is
+	// verified, as in Profile (SendCode by default). With InviteCode,
+	// verifying the invite code verifies the address, so no separate
+	// verification mail is sent.
+	Verification EmailVerification
+}
+
+// PasswordlessResult holds the codes UpgradeWithoutPassword returns with
+// ReturnCode.
+type PasswordlessResult struct {
+	// InviteCode is the invite code (InviteCode with ReturnCode).
+	InviteCode string
+	// PasskeyCodeID and PasskeyCode are the passkey registration code
+	// (PasskeyLink with ReturnCode).
+	PasskeyCodeID, PasskeyCode string
+	// EmailCode is the e-mail verification code (PasskeyLink with
+	// Verification ReturnCode).
+	EmailCode string
+}
+
+// ErrCredentialNotCreated: UpgradeWithoutPassword upgraded the user (the
+// tag is gone, the profile set), but ZITADEL did not create the invite
+// code or passkey link; the cause is wrapped. The user cannot sign in until
+// they have a credential; send them through the hosted sign-up or ask your
+// support to send an invite.
+var ErrCredentialNotCreated = errors.New("shadow: user upgraded, first credential not created")
+
+// credentialError is ErrCredentialNotCreated with its cause, saying
+// "shadow:" once.
+type credentialError struct{ cause error }
+
+func (e credentialError) Error() string {
+	return ErrCredentialNotCreated.Error() + ": " + strings.TrimPrefix(e.cause.Error(), "shadow: ")
+}
+func (e credentialError) Is(target error) bool { return target == ErrCredentialNotCreated }
+func (e credentialError) Unwrap() error        { return e.cause }
+
+// UpgradeWithoutPassword turns a guest into a registered user in place
+// (same user id, so the cart stays theirs) without a password from the
+// app's own form: for apps that offer passkeys or social login, or let
+// ZITADEL collect the password.
+//
+// Like Upgrade it checks the guest tag (ListUserMetadata, retried) under
+// the guest's lock and then sends one atomic UpdateUser (not retried) that
+// sets the username (the e-mail), the profile and the e-mail address, and
+// removes the tag; no password. Then it creates the first credential (not
+// retried: each call makes a new code and mail), docs/zitadel-signin.md §2:
+//
+//   - InviteCode: POST /zitadel.user.v2.UserService/CreateInviteCode;
+//   - PasskeyLink: POST /zitadel.user.v2.UserService/CreatePasskeyRegistrationLink.
+//
+// Errors: [ErrInvalidProfile] before any call; [ErrGuestBusy]; [ErrNotGuest]
+// or [ErrNotFound]; [ErrEmailTaken]; [*APIError] for other refusals of the
+// UpdateUser, after which the user is unchanged; [ErrUnavailable] as for
+// Upgrade; [ErrCredentialNotCreated] (wrapping the cause) when the user is
+// upgraded but the code could not be created. Safe for concurrent use.
+func (m *Manager) UpgradeWithoutPassword(ctx context.Context, guestID string, p PasswordlessProfile) (res PasswordlessResult, err error) {
+	start := time.Now()
+	ctx = m.begin(ctx, EventUpgraded)
+	defer func() {
+		m.emit(ctx, Event{Kind: EventUpgraded, GuestID: guestID, Duration: time.Since(start), Err: err})
+	}()
+	if guestID == "" {
+		return PasswordlessResult{}, errors.New("shadow: UpgradeWithoutPassword: empty guest id")
+	}
+	email, problems := checkIdentity(p.GivenName, p.FamilyName, p.Email)
+	if p.Credential != InviteCode && p.Credential != PasskeyLink {
+		problems = append(problems, fmt.Sprintf("unknown first credential %d", p.Credential))
+	}
+	if p.Verification < SendCode || p.Verification > VerifiedByApp {
+		problems = append(problems, fmt.Sprintf("unknown e-mail verification %d", p.Verification))
+	}
+	if len(p.URLTemplate) > 200 || len(p.ApplicationName) > 200 {
+		problems = append(problems, "URL template and application name must be at most 200 characters")
+	}
+	if len(problems) > 0 {
+		return PasswordlessResult{}, fmt.Errorf("%w: %s", ErrInvalidProfile, strings.Join(problems, "; "))
+	}
+	verification := p.Verification
+	if p.Credential == InviteCode {
+		// Verifying the invite code verifies the address (ZITADEL's
+		// VerifyInviteCode); a code returned here is dropped unsent.
+		verification = ReturnCode
+	}
+	req := upgradeRequest(guestID, email, Profile{GivenName: p.GivenName, FamilyName: p.FamilyName, Verification: verification,
+		VerificationURL: ""})
+	req.Human.Password = nil
+	resp, err := m.upgradeInPlace(ctx, guestID, req, "")
+	if err != nil && !errors.Is(err, ErrTagNotRemoved) {
+		return PasswordlessResult{}, err
+	}
+	if resp.EmailCode != nil && p.Credential == PasskeyLink {
+		res.EmailCode = *resp.EmailCode
+	}
+	if cerr := m.createFirstCredential(ctx, guestID, p, &res); cerr != nil {
+		return res, credentialError{cerr}
+	}
+	return res, err
+}
+
+// createFirstCredential sends CreateInviteCode or
+// CreatePasskeyRegistrationLink for a user just upgraded.
+func (m *Manager) createFirstCredential(ctx context.Context, userID string, p PasswordlessProfile, res *PasswordlessResult) error {
+	optional := func(s string) *string {
+		if s == "" {
+			return nil
+		}
+		return &s
+	}
+	if p.Credential == PasskeyLink {
+		req := zitadel.CreatePasskeyRegistrationLinkRequest{UserID: userID}
+		if p.ReturnCode {
+			req.ReturnCode = &zitadel.ReturnPasskeyRegistrationCode{}
+		} else {
+			req.SendLink = &zitadel.SendPasskeyRegistrationLink{URLTemplate: optional(p.URLTemplate)}
+		}
+		var resp zitadel.CreatePasskeyRegistrationLinkResponse
+		if err := m.call(ctx, zitadel.MethodCreatePasskeyRegistrationLink, req, &resp); err != nil {
+			return err
+		}
+		if resp.Code != nil {
+			res.PasskeyCodeID, res.PasskeyCode = resp.Code.ID, resp.Code.Code
+		}
+		return nil
+	}
+	req := zitadel.CreateInviteCodeRequest{UserID: userID}
+	if p.ReturnCode {
+		req.ReturnCode = &zitadel.ReturnInviteCode{}
+	} else {
+		req.SendCode = &zitadel.SendInviteCode{URLTemplate: optional(p.URLTemplate), ApplicationName: optional(p.ApplicationName)}
+	}
+	var resp zitadel.CreateInviteCodeResponse
+	if err := m.call(ctx, zitadel.MethodCreateInviteCode, req, &resp); err != nil {
+		return err
+	}
+	if resp.InviteCode != nil {
+		res.InviteCode = *resp.InviteCode
+	}
+	return nil
 }

@@ -105,10 +105,12 @@ func WithKeyRefreshInterval(d time.Duration) VerifierOption {
 // GUEST_CREATED_AT; the demo's GUEST_YY_MM_DD keys are always recognized).
 func WithVerifierTagKey(key string) VerifierOption { return func(c *verifierConfig) { c.tagKey = key } }
 
-// NewVerifier returns a Verifier for tokens of issuer. It makes no network
-// call; keys are fetched on first use.
+// NewVerifier returns a Verifier for tokens of issuer, given exactly as
+// the provider's discovery document states it: "iss" must equal it byte for
+// byte, trailing slash included (OpenID Connect Core 1.0 §3.1.3.7, OpenID
+// Connect Discovery 1.0 §4.3). It makes no network call; keys are fetched
+// on first use.
 func NewVerifier(issuer string, opts ...VerifierOption) (*Verifier, error) {
-	issuer = strings.TrimSuffix(issuer, "/")
 	c := verifierConfig{algs: DefaultAlgorithms, leeway: time.Minute, now: time.Now, refresh: time.Second, tagKey: DefaultTagKey}
 	for _, o := range opts {
 		o(&c)
@@ -136,7 +138,7 @@ func NewVerifier(issuer string, opts ...VerifierOption) (*Verifier, error) {
 		errs = append(errs, errors.New("shadow: leeway and refresh interval must not be negative, the clock not nil"))
 	}
 	if c.jwksURL == "" {
-		c.jwksURL = issuer + "/oauth/v2/keys"
+		c.jwksURL = strings.TrimSuffix(issuer, "/") + "/oauth/v2/keys"
 	}
 	if c.client == nil {
 		c.client = &http.Client{Timeout: 10 * time.Second}
@@ -162,7 +164,7 @@ func (m *Manager) Verifier(opts ...VerifierOption) (*Verifier, error) {
 	if len(probe.audience) == 0 {
 		base = append(base, WithAudience(m.cfg.clientID))
 	}
-	return NewVerifier(m.cfg.issuer, append(base, opts...)...)
+	return NewVerifier(m.cfg.exactIssuer, append(base, opts...)...)
 }
 
 // Actor is the "act" claim of an impersonated token (RFC 8693 §4.1): who

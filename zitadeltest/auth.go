@@ -20,6 +20,7 @@ const (
 	RoleOrgUserManager                         // user.read, user.write, user.delete on the own org
 	RoleIAMEndUserImpersonator                 // impersonation on every org
 	RoleOrgEndUserImpersonator                 // impersonation on the own org
+	RoleIAMOwnerViewer                         // iam.read and user.read on every org
 )
 
 // String returns ZITADEL's name of the role, e.g. "IAM_USER_MANAGER".
@@ -33,13 +34,17 @@ func (r Role) String() string {
 		return "IAM_END_USER_IMPERSONATOR"
 	case RoleOrgEndUserImpersonator:
 		return "ORG_END_USER_IMPERSONATOR"
+	case RoleIAMOwnerViewer:
+		return "IAM_OWNER_VIEWER"
 	}
 	return "Role(" + strconv.Itoa(int(r)) + ")"
 }
 
-func (r Role) valid() bool { return r >= RoleIAMUserManager && r <= RoleOrgEndUserImpersonator }
+func (r Role) valid() bool { return r >= RoleIAMUserManager && r <= RoleIAMOwnerViewer }
 
-func (r Role) instanceWide() bool { return r == RoleIAMUserManager || r == RoleIAMEndUserImpersonator }
+func (r Role) instanceWide() bool {
+	return r == RoleIAMUserManager || r == RoleIAMEndUserImpersonator || r == RoleIAMOwnerViewer
+}
 
 // Permissions checked by the fake (internal/domain/permission.go).
 const (
@@ -47,6 +52,7 @@ const (
 	permUserWrite     = "user.write"
 	permUserDelete    = "user.delete"
 	permImpersonation = "impersonation"
+	permIAMRead       = "iam.read"
 )
 
 func (r Role) grants(perm string) bool {
@@ -55,6 +61,8 @@ func (r Role) grants(perm string) bool {
 		return perm == permUserRead || perm == permUserWrite || perm == permUserDelete
 	case RoleIAMEndUserImpersonator, RoleOrgEndUserImpersonator:
 		return perm == permImpersonation
+	case RoleIAMOwnerViewer:
+		return perm == permIAMRead || perm == permUserRead
 	}
 	return false
 }

@@ -84,13 +84,21 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		redirectError(w, r, redirectURI, state, "invalid_request", "code_challenge_method is not supported")
 		return
 	}
-	req := &authRequest{
-		id: st.newID(), clientID: a.clientID, redirectURI: redirectURI, scopes: scopes,
-		state: state, nonce: f.Get("nonce"), codeChallenge: challenge, loginHint: f.Get("login_hint"),
-		audience: st.projectAudience([]string{a.clientID, st.projectID}, scopes),
+	prompt := strings.Fields(f.Get("prompt"))
+	if slices.Contains(prompt, "none") && len(prompt) > 1 {
+		redirectError(w, r, redirectURI, state, "invalid_request", "The prompt parameter `none` must only be used as a single value")
+		return
 	}
-	st.authReqs[req.id] = req
-	http.Redirect(w, r, pathLogin+"?authRequestID="+url.QueryEscape(req.id), http.StatusFound)
+	// Random ids bound to the browser: another browser cannot complete the
+	// login of this request (login.go).
+	req := &authRequest{
+		id: "V2_" + randomToken(16), clientID: a.clientID, redirectURI: redirectURI, scopes: scopes,
+		state: state, nonce: f.Get("nonce"), codeChallenge: challenge, loginHint: f.Get("login_hint"),
+		audience:  st.projectAudience([]string{a.clientID, st.projectID}, scopes),
+		userAgent: userAgentID(w, r, true), prompt: prompt, created: st.now(),
+	}
+	st.addAuthRequest(req)
+	s.routeAuthRequest(w, r, req)
 }
 
 // redirectError sends an OAuth error to the client's redirect URI.
@@ -136,9 +144,10 @@ type loginView struct {
 	AuthRequestID, LoginName, Error string
 }
 
-// serveLogin shows the login form (GET) and checks the credentials (POST).
-// Wrong credentials show the form again with an error; success redirects
-// to the client with a code.
+// serveLogin shows the login form (GET) and checks the credentials (POST),
+// only in the browser that started the request. Wrong credentials show the
+// form again with an error; success signs the browser in (a login session,
+// ended by end_session) and redirects to the client with a code.
 func (s *Server) serveLogin(w http.ResponseWriter, r *http.Request) {
 	setOp(r, OpLogin)
 	if err := r.ParseForm(); err != nil {
@@ -148,13 +157,11 @@ func (s *Server) serveLogin(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.st
-	id := r.Form.Get("authRequestID")
-	req := st.authReqs[id]
+	req := s.authRequestOf(w, r)
 	if req == nil {
-		http.Error(w, "Auth Request does not exist", http.StatusNotFound)
 		return
 	}
-	view := loginView{AuthRequestID: id, LoginName: req.loginHint}
+	view := loginView{AuthRequestID: req.id, LoginName: req.loginHint}
 	if r.Method != http.MethodPost {
 		renderLogin(w, view)
 		return
@@ -171,15 +178,7 @@ func (s *Server) serveLogin(w http.ResponseWriter, r *http.Request) {
 		renderLogin(w, view)
 		return
 	}
-	delete(st.authReqs, id)
-	code := randomToken(32)
-	now := st.now()
-	st.codes[code] = &authCode{req: req, userID: u.id, authTime: now, expiresAt: now.Add(codeLifetime)}
-	q := url.Values{"code": {code}}
-	if req.state != "" {
-		q.Set("state", req.state)
-	}
-	http.Redirect(w, r, withQuery(req.redirectURI, q), http.StatusFound)
+	s.issueCode(w, r, req, st.startLoginSession(req.userAgent, u))
 }
 
 func renderLogin(w http.ResponseWriter, v loginView) {
@@ -241,7 +240,7 @@ func (s *Server) codeExchange(r *http.Request, a *app) (*pendingTokens, *oauthEr
 	delete(st.codes, code)
 	p := s.issueTokens(grant{
 		user: st.users[c.userID], app: a, scopes: c.req.scopes, audience: c.req.audience,
-		authTime: c.authTime, amr: []string{"pwd"}, nonce: c.req.nonce, sessionID: st.newSessionID(),
+		authTime: c.authTime, amr: []string{"pwd"}, nonce: c.req.nonce, sessionID: c.sessionID,
 	})
 	p.resp.State = c.req.state
 	return p, nil

@@ -18,9 +18,9 @@ const callback = "https://app.example.com/callback"
 
 // browser is a client that does not follow redirects.
 func browser(s *Server) *http.Client {
-	c := *s.Client() // a copy: the server's client is shared
+	c := s.NewBrowser() // its own cookie jar: the fake binds auth requests to the browser
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &c
+	return c
 }
 
 func get(t *testing.T, c *http.Client, u string) response {
@@ -157,6 +157,7 @@ func TestAuthorizationCodeFlow(t *testing.T) {
 		t.Errorf("access token claims %v", at)
 	}
 	// Without ZITADEL's project in the audience the API refuses the token.
+	c = browser(s) // signed in, c would skip the login page
 	plain := codeFrom(t, login(t, s, c, authorize(t, s, c, "openid", verifier, ""), "ada@example.com", "Secr3tP4ssw0rd!"))
 	plainTokens := tokenResp(t, form(t, s, zitadel.PathToken, url.Values{
 		"grant_type": {zitadel.GrantAuthorizationCode}, "code": {plain}, "redirect_uri": {callback},
@@ -182,6 +183,7 @@ func TestAuthorizationCodeFlow(t *testing.T) {
 		`{"error":"invalid_request","error_description":"Errors.User.RefreshToken.Invalid"}`)
 
 	// Codes expire after ten minutes.
+	c = browser(s) // a new browser: c is signed in and would skip the login page
 	code = codeFrom(t, login(t, s, c, authorize(t, s, c, "openid", verifier, ""), "ada@example.com", "Secr3tP4ssw0rd!"))
 	s.Advance(10 * time.Minute)
 	exchange.Set("code", code)

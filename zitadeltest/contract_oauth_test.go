@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"slices"
 	"strings"
@@ -170,6 +171,7 @@ func (z *instance) login(t *testing.T, q url.Values, loginName, password string)
 	t.Helper()
 	hc := *z.hc
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	hc.Jar, _ = cookiejar.New(nil) // a browser: ZITADEL binds the auth request to its user-agent cookie
 	next := func(req *http.Request) *url.URL {
 		t.Helper()
 		resp, err := hc.Do(req)

@@ -60,6 +60,17 @@
 // GetUserByID reads them or the delay passes, as ZITADEL's lagging
 // projection does (docs/zitadel.md §6.7); it is off by default.
 //
+// # Misconfigurations and regressions
+//
+// For tests of configuration checks, the seeded working setup can be
+// broken one piece at a time: SetImpersonation(false) turns the instance's
+// impersonation policy off, RevokeTokens revokes a user's PATs and tokens,
+// SetDiscoveryIssuer makes discovery announce another issuer, and
+// SetScopeRegression reproduces ZITADEL v4.15.3's token-exchange scope
+// regression (issues #12319, #12322). AddApp (an application without the
+// token exchange grant) and AddMachineUser (a service account without a
+// role) cover the rest. SetVersion sets the release GetInstance reports.
+//
 // # Clock and keys
 //
 // Now, SetTime and Advance drive the server's clock, which stamps creation
@@ -93,6 +104,10 @@
 // Settings service: GetPasswordComplexitySettings over Connect and as GET
 // /v2/settings/password/complexity, answering ZITADEL's default policy.
 //
+// Instance service: GetInstance over Connect, with the release SetVersion
+// sets (DefaultVersion otherwise); it needs iam.read, which of the fake's
+// roles only RoleIAMOwnerViewer grants.
+//
 // The API takes "Authorization: Bearer" with a PAT or an access token of
 // the server whose audience holds ZITADEL's project (scope
 // urn:zitadel:iam:org:project:id:zitadel:aud); impersonated tokens are
@@ -106,8 +121,20 @@
 //
 // OIDC and OAuth at ZITADEL's paths: /.well-known/openid-configuration,
 // /oauth/v2/keys, /oauth/v2/token, /oauth/v2/authorize with the login page
-// /ui/login/login, /oidc/v1/userinfo, /oauth/v2/introspect,
-// /oauth/v2/revoke and /oidc/v1/end_session. Applications authenticate by
+// /ui/login/login and the registration page /ui/login/register
+// (prompt=create), /oidc/v1/userinfo, /oauth/v2/introspect,
+// /oauth/v2/revoke and /oidc/v1/end_session. As in ZITADEL, authorization
+// requests have random ids bound to the browser that started them by its
+// "zitadel.useragent" cookie (another browser gets 403 EVENT-adk13), and a
+// successful login leaves a login session in that browser: the next
+// authorization skips the password unless prompt=login or select_account,
+// prompt=none answers login_required without one, and end_session (by
+// id_token_hint or the browser's cookie) ends it. NewBrowser, SignIn,
+// SignInSilently and SignUp drive these pages for tests. The user service
+// also serves CreateInviteCode and CreatePasskeyRegistrationLink (Connect
+// and REST); InviteCode, PasskeyRegistrationCode and RedeemInviteCode stand
+// in for the mails and ZITADEL's invite page. WithTrailingSlashIssuer makes
+// the issuer end in "/". Applications authenticate by
 // their method: none, client_secret_basic, client_secret_post or
 // private_key_jwt. The token endpoint serves token exchange (every case of
 // docs/zitadel.md §6), client_credentials (a machine user's login name and
@@ -176,7 +203,12 @@
 //     differently. Machine keys are RSA only; a machine user has at most
 //     one key and one secret.
 //   - The login page asks for login name (username or e-mail) and password
-//     on one page; there is no MFA, consent or registration.
+//     on one page; there is no MFA or consent. The registration page takes
+//     names, e-mail and password (no passkey or identity provider) and
+//     creates the user in the seeded organization. Passkeys cannot be
+//     registered or used; an invite code is redeemed with a password.
+//   - CreatePasskeyRegistrationLink answers NotFound QUERY-Dfbg2 for an
+//     unknown user; ZITADEL's command does not look the user up.
 //   - Opaque access and refresh tokens are random strings. A username
 //     change invalidates the user's access and refresh tokens, not PATs.
 //     A PAT's audience is ZITADEL's project, and an access token without
@@ -185,7 +217,8 @@
 //   - The JWKS holds at most two keys: the current one and the one before
 //     the last RotateKeys.
 //   - Usernames are unique instance-wide, compared case-insensitively.
-//     Ids are sequential 18-digit numbers; client ids are "<id>@shadow".
+//     Ids are sequential 18-digit numbers (authorization request ids are
+//     random); client ids are "<id>@shadow".
 //     Details.sequence counts a user's changes.
 //   - UpdateUser with human fields for a machine user, or the reverse, or
 //     for an unknown user, answers NotFound COMMAND-ugjs0upun6. An empty

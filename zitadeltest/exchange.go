@@ -64,7 +64,7 @@ func (s *Server) exchange(r *http.Request, a *app) (*pendingTokens, *oauthError)
 	if len(f["resource"]) > 0 {
 		return nil, oauthErr(http.StatusBadRequest, "invalid_target", "resource parameter not supported")
 	}
-	subject, ok := st.verifyExchangeToken(s.URL, a, subjectToken, subjectType,
+	subject, ok := st.verifyExchangeToken(s.Issuer(), a, subjectToken, subjectType,
 		zitadel.TokenTypeAccessToken, zitadel.TokenTypeRefreshToken, zitadel.TokenTypeIDToken,
 		zitadel.TokenTypeJWT, zitadel.TokenTypeUserID)
 	if !ok {
@@ -76,7 +76,7 @@ func (s *Server) exchange(r *http.Request, a *app) (*pendingTokens, *oauthError)
 		if !st.impersonation {
 			return nil, oauthFromAPI(newError(zitadel.CodePermissionDenied, idImpersonationDisabled, "Errors.TokenExchange.Impersonation.PolicyDisabled"))
 		}
-		actorTok, ok = st.verifyExchangeToken(s.URL, a, actorToken, actorType,
+		actorTok, ok = st.verifyExchangeToken(s.Issuer(), a, actorToken, actorType,
 			zitadel.TokenTypeAccessToken, zitadel.TokenTypeIDToken, zitadel.TokenTypeRefreshToken)
 		if !ok {
 			return nil, invalidRequest("actor_token invalid")
@@ -84,6 +84,9 @@ func (s *Server) exchange(r *http.Request, a *app) (*pendingTokens, *oauthError)
 	}
 	audience, oerr := exchangeAudience(f["audience"], subject.audience, actorTok.audience)
 	if oerr != nil {
+		return nil, oerr
+	}
+	if oerr := st.regressedScopes(scopeList(f.Get("scope")), subject.scopes, actorTok.scopes, actorPath); oerr != nil {
 		return nil, oerr
 	}
 	scopes, oerr := exchangeScopes(scopeList(f.Get("scope")), subject.scopes, actorTok.scopes, actorPath)
@@ -113,7 +116,7 @@ func (s *Server) exchange(r *http.Request, a *app) (*pendingTokens, *oauthError)
 		}
 		g.sessionID = st.newSessionID()
 		jwt := requested == zitadel.TokenTypeJWT
-		t, draft := st.issueAccessToken(s.URL, g, lifetime, jwt)
+		t, draft := st.issueAccessToken(s.Issuer(), g, lifetime, jwt)
 		p.access = draft
 		resp.AccessToken, resp.TokenType = t.value, "Bearer"
 		resp.IssuedTokenType = zitadel.TokenTypeAccessToken
@@ -128,7 +131,7 @@ func (s *Server) exchange(r *http.Request, a *app) (*pendingTokens, *oauthError)
 	case zitadel.TokenTypeIDToken:
 		// ZITADEL issues the ID token without creating an OIDC session, so
 		// neither the permission check nor the audit event happens.
-		p.id, p.idAsAccess = st.idTokenDraft(s.URL, g, lifetime), true
+		p.id, p.idAsAccess = st.idTokenDraft(s.Issuer(), g, lifetime), true
 		resp.TokenType, resp.IssuedTokenType = "N_A", zitadel.TokenTypeIDToken
 		resp.ExpiresIn = int64(lifetime / time.Second)
 		return p, nil
@@ -136,7 +139,7 @@ func (s *Server) exchange(r *http.Request, a *app) (*pendingTokens, *oauthError)
 		return nil, invalidRequest("Errors.TokenExchange.Token.TypeNotSupported")
 	}
 	if slices.Contains(scopes, scopeOpenID) {
-		p.id = st.idTokenDraft(s.URL, g, lifetime)
+		p.id = st.idTokenDraft(s.Issuer(), g, lifetime)
 	}
 	return p, nil
 }

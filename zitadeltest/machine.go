@@ -110,7 +110,7 @@ func (s *Server) jwtBearerGrant(r *http.Request) (*pendingTokens, *oauthError) {
 	if raw == "" {
 		return nil, invalidRequest("assertion missing")
 	}
-	u := s.st.verifyAssertion(raw, s.URL)
+	u := s.st.verifyAssertion(raw, s.Issuer())
 	if u == nil {
 		return nil, oauthErr(http.StatusBadRequest, "invalid_grant", "invalid assertion")
 	}
@@ -183,13 +183,13 @@ func (s *Server) machineTokens(r *http.Request, client *app, u *user) (*pendingT
 		sessionID: st.newSessionID(),
 	}
 	lifetime := s.cfg.accessTokenLifetime
-	t, draft := st.issueAccessToken(s.URL, g, lifetime, client.jwtAccessToken)
+	t, draft := st.issueAccessToken(s.Issuer(), g, lifetime, client.jwtAccessToken)
 	p := &pendingTokens{access: draft, resp: tokenResponse{TokenResponse: zitadel.TokenResponse{
 		AccessToken: t.value, TokenType: "Bearer", ExpiresIn: accessTokenLifetimeLeft(t.expiresAt, st.now()),
 	}}}
 	if slices.Contains(scopes, scopeOpenID) {
 		// The machine client's ID token lifetime is 0: it expires as issued.
-		p.id = st.idTokenDraft(s.URL, g, 0)
+		p.id = st.idTokenDraft(s.Issuer(), g, 0)
 	}
 	return p, nil
 }

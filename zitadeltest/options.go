@@ -15,6 +15,7 @@ type config struct {
 	correctMetadataKeyFilter bool
 	webKey                   WebKey
 	projectionLag            time.Duration
+	issuerSuffix             string // "/" with WithTrailingSlashIssuer
 }
 
 func defaultConfig() config {

@@ -38,6 +38,10 @@ const (
 	OpRevoke
 	OpEndSession
 	OpGetPasswordComplexitySettings
+	OpGetInstance
+	OpRegister
+	OpCreateInviteCode
+	OpCreatePasskeyRegistrationLink
 )
 
 var opNames = [...]string{
@@ -65,6 +69,10 @@ var opNames = [...]string{
 	OpRevoke:                        "Revoke",
 	OpEndSession:                    "EndSession",
 	OpGetPasswordComplexitySettings: "GetPasswordComplexitySettings",
+	OpGetInstance:                   "GetInstance",
+	OpRegister:                      "Register",
+	OpCreateInviteCode:              "CreateInviteCode",
+	OpCreatePasskeyRegistrationLink: "CreatePasskeyRegistrationLink",
 }
 
 // String returns the operation's name, e.g. "CreateUser".

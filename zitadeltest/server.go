@@ -74,8 +74,9 @@ func Start(t testing.TB, opts ...Option) *Server {
 // Close shuts the server down and waits for the requests in flight.
 func (s *Server) Close() { s.ts.Close() }
 
-// Issuer returns the OIDC issuer, equal to URL.
-func (s *Server) Issuer() string { return s.URL }
+// Issuer returns the OIDC issuer: URL, with a trailing slash under
+// WithTrailingSlashIssuer.
+func (s *Server) Issuer() string { return s.URL + s.cfg.issuerSuffix }
 
 // Client returns an HTTP client that trusts the server's TLS certificate.
 func (s *Server) Client() *http.Client { return s.ts.Client() }
@@ -151,12 +152,14 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("/v2/users", s.serveGateway)
 	mux.HandleFunc("/v2/users/", s.serveGateway)
 	mux.HandleFunc(zitadel.SettingsServicePath, s.serveSettings)
+	mux.HandleFunc(zitadel.InstanceServicePath, s.serveInstance)
 	mux.HandleFunc("/v2/settings/password/complexity", s.serveSettings)
 	mux.HandleFunc(zitadel.PathDiscovery, s.serveDiscovery)
 	mux.HandleFunc(zitadel.PathKeys, s.serveKeys)
 	mux.HandleFunc(zitadel.PathToken, s.serveToken)
 	mux.HandleFunc(zitadel.PathAuthorize, s.serveAuthorize)
 	mux.HandleFunc(pathLogin, s.serveLogin)
+	mux.HandleFunc(pathRegister, s.serveRegister)
 	mux.HandleFunc(zitadel.PathIntrospect, s.serveIntrospect)
 	mux.HandleFunc(zitadel.PathUserinfo, s.serveUserinfo)
 	mux.HandleFunc(zitadel.PathRevoke, s.serveRevoke)

@@ -31,12 +31,14 @@ type state struct {
 	listOrder        userOrder         // all users sorted for ListUsers, while current
 	impersonation    bool              // instance security policy enableImpersonation
 	instanceCreated  time.Time         // when the instance and its default policies were set up
+	misconfig        misconfig         // misconfiguration and regression knobs (misconfig.go)
 
 	tokens   map[string]*token // by bearer value (PAT, opaque) or jti (JWT)
 	refresh  map[string]*refreshToken
 	tokenSeq uint64 // issue order of tokens and refresh tokens
 	authReqs map[string]*authRequest
 	codes    map[string]*authCode
+	browsers browsers // login sessions and first-credential codes (login.go, credential.go)
 
 	webKey WebKey    // kind of the signing keys
 	keys   []*webKey // previous key (after RotateKeys) and current key, last; made on first use
@@ -288,6 +290,9 @@ type authRequest struct {
 	codeChallenge             string // S256 challenge; "" when none was sent
 	loginHint                 string
 	audience                  []string
+	userAgent                 string // the browser (user-agent cookie) that started it
+	prompt                    []string
+	created                   time.Time
 }
 
 // authCode is an issued authorization code; it is used at most once.
@@ -296,6 +301,7 @@ type authCode struct {
 	userID    string
 	authTime  time.Time
 	expiresAt time.Time
+	sessionID string // the browser's login session, the tokens' "sid"
 }
 
 // revokeUserTokens revokes the access and refresh tokens of a user, and its

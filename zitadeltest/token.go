@@ -68,7 +68,7 @@ func (s *Server) respond(w http.ResponseWriter, grant grantFunc, r *http.Request
 // that it may use grant and answers with next.
 func (s *Server) withClient(w http.ResponseWriter, r *http.Request, grant string, next func(*http.Request, *app) (*pendingTokens, *oauthError)) {
 	s.respond(w, func(r *http.Request) (*pendingTokens, *oauthError) {
-		a, oerr := s.st.verifyClient(r, s.URL)
+		a, oerr := s.st.verifyClient(r, s.Issuer())
 		if oerr != nil {
 			return nil, oerr
 		}
@@ -218,7 +218,7 @@ type tokenResponse struct {
 func (s *Server) issueTokens(g grant) *pendingTokens {
 	st := s.st
 	lifetime := s.cfg.accessTokenLifetime
-	t, jwt := st.issueAccessToken(s.URL, g, lifetime, g.app.jwtAccessToken)
+	t, jwt := st.issueAccessToken(s.Issuer(), g, lifetime, g.app.jwtAccessToken)
 	p := &pendingTokens{access: jwt, resp: tokenResponse{TokenResponse: zitadel.TokenResponse{
 		AccessToken: t.value, TokenType: "Bearer", ExpiresIn: accessTokenLifetimeLeft(t.expiresAt, st.now()),
 	}}}
@@ -226,7 +226,7 @@ func (s *Server) issueTokens(g grant) *pendingTokens {
 		p.resp.RefreshToken = st.issueRefreshToken(g)
 	}
 	if slices.Contains(g.scopes, scopeOpenID) {
-		p.id = st.idTokenDraft(s.URL, g, lifetime)
+		p.id = st.idTokenDraft(s.Issuer(), g, lifetime)
 	}
 	return p
 }

@@ -315,6 +315,8 @@ func connectJSON(ct string) bool {
 //	POST   /v2/users/{userId}/metadata          SetUserMetadata
 //	POST   /v2/users/{userId}/metadata/search   ListUserMetadata
 //	DELETE /v2/users/{userId}/metadata?keys=    DeleteUserMetadata
+//	POST   /v2/users/{userId}/invite_code       CreateInviteCode
+//	POST   /v2/users/{userId}/passkeys/registration_link  CreatePasskeyRegistrationLink
 func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 	route, userID, ok := gatewayRoute(r.URL.Path)
 	if !ok {
@@ -354,6 +356,10 @@ func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 			req.UserID = userID
 		case *zitadel.DeleteUserMetadataRequest:
 			req.UserID, req.Keys = userID, keys
+		case *zitadel.CreateInviteCodeRequest:
+			req.UserID = userID
+		case *zitadel.CreatePasskeyRegistrationLinkRequest:
+			req.UserID = userID
 		}
 	}
 	resp, aerr := m.run(s, r, body, false, fill)
@@ -384,6 +390,10 @@ func gatewayMethod(route, method string) (name string, withBody, ok bool) {
 		return zitadel.MethodListUserMetadata, true, true
 	case "metadata DELETE":
 		return zitadel.MethodDeleteUserMetadata, false, true
+	case "invite_code POST":
+		return zitadel.MethodCreateInviteCode, true, true
+	case "passkey_link POST":
+		return zitadel.MethodCreatePasskeyRegistrationLink, true, true
 	}
 	return "", false, false
 }
@@ -411,6 +421,10 @@ func gatewayRoute(path string) (route, userID string, ok bool) {
 		return "metadata", parts[0], true
 	case len(parts) == 3 && parts[1] == "metadata" && parts[2] == "search":
 		return "search", parts[0], true
+	case len(parts) == 2 && parts[1] == "invite_code":
+		return "invite_code", parts[0], true
+	case len(parts) == 3 && parts[1] == "passkeys" && parts[2] == "registration_link":
+		return "passkey_link", parts[0], true
 	}
 	return "", "", false
 }

@@ -65,7 +65,7 @@ func (s *Server) serveIntrospect(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.st
-	a, oerr := st.verifyClient(r, s.URL)
+	a, oerr := st.verifyClient(r, s.Issuer())
 	if oerr != nil {
 		writeOAuthError(w, oerr)
 		return
@@ -81,7 +81,7 @@ func (s *Server) serveIntrospect(w http.ResponseWriter, r *http.Request) {
 	resp["scope"] = joinScopes(t.scopes)
 	resp["client_id"] = t.clientID
 	resp["token_type"] = "Bearer"
-	resp["iss"] = s.URL
+	resp["iss"] = s.Issuer()
 	resp["aud"] = t.audience
 	resp["jti"] = t.id
 	resp["username"] = u.username
@@ -113,7 +113,7 @@ func (s *Server) serveRevoke(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.st
-	a, oerr := st.verifyClient(r, s.URL)
+	a, oerr := st.verifyClient(r, s.Issuer())
 	if oerr != nil {
 		writeOAuthError(w, oerr)
 		return
@@ -145,6 +145,9 @@ func (s *Server) serveEndSession(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.Unlock()
 	st := s.st
 	clientID := r.Form.Get("client_id")
+	if ua := userAgentID(w, r, false); ua != "" {
+		delete(st.browsers.sessions, ua) // this browser's login session ends
+	}
 	if payload, ok := st.verifyJWT(r.Form.Get("id_token_hint")); ok {
 		var c struct {
 			SID string `json:"sid"`
@@ -175,6 +178,7 @@ func (st *state) endSession(sessionID string) {
 	if sessionID == "" {
 		return
 	}
+	st.endLoginSessions(sessionID)
 	for _, t := range st.tokens {
 		if t.sessionID == sessionID {
 			t.revoked = true
@@ -191,10 +195,14 @@ func (st *state) endSession(sessionID string) {
 // ZITADEL's createDiscoveryConfig sets.
 func (s *Server) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 	setOp(r, OpDiscovery)
-	iss := s.URL
+	issuer := s.discoveryIssuer()
+	if issuer == s.URL {
+		issuer = s.Issuer() // with WithTrailingSlashIssuer's slash
+	}
+	iss := strings.TrimSuffix(issuer, "/") // endpoints hang off the issuer without its slash
 	methods := []string{"none", "client_secret_basic", "client_secret_post", "private_key_jwt"}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"issuer":                                                   iss,
+		"issuer":                                                   issuer,
 		"authorization_endpoint":                                   iss + zitadel.PathAuthorize,
 		"token_endpoint":                                           iss + zitadel.PathToken,
 		"introspection_endpoint":                                   iss + zitadel.PathIntrospect,

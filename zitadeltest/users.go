@@ -13,7 +13,7 @@ import (
 
 // userService binds the user-service methods to their implementations.
 func userService() map[string]rpc {
-	return map[string]rpc{
+	m := map[string]rpc{
 		zitadel.MethodCreateUser: method[zitadel.CreateUserRequest, zitadel.CreateUserResponse]{
 			op: OpCreateUser, oneofs: createUserOneofs, validate: validateCreateUser, call: createUser,
 		},
@@ -46,6 +46,8 @@ func userService() map[string]rpc {
 			op: OpDeleteUserMetadata, validate: validateDeleteUserMetadata, call: deleteUserMetadata,
 		},
 	}
+	credentialService(m)
+	return m
 }
 
 func createUserOneofs(r *zitadel.CreateUserRequest) error {
