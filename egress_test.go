@@ -2,7 +2,9 @@ package shadow_test
 
 import (
 	"errors"
+	"math"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -170,4 +172,16 @@ func TestTLSFailureIsFinal(t *testing.T) {
 		t.Errorf("sent %d times, want 1 (no retry)", n)
 	}
 	checkOnePrefix(t, err)
+}
+
+func TestEgressBudgetValidated(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	for _, b := range []shadow.EgressBudget{{RequestsPerSecond: math.NaN()}, {RequestsPerSecond: math.Inf(1)}, {Burst: -1}} {
+		_, err := shadow.New(e.fake.Issuer(), shadow.WithOrganization("org"), shadow.WithCredentials(shadow.PAT("pat")),
+			shadow.WithCartStore(e.store), shadow.WithEgressBudget(b))
+		if err == nil || !strings.Contains(err.Error(), "WithEgressBudget") {
+			t.Errorf("New with %+v = %v, want a WithEgressBudget error", b, err)
+		}
+	}
 }

@@ -2,28 +2,32 @@ package shadow
 
 import (
 	"context"
-	"sync/atomic"
+	"sync"
 	"time"
 
 	"github.com/shadowaccounts/shadow/internal/zitadel"
 )
 
 // lagMonitor remembers when ZITADEL's projection last lagged behind a
-// CreateUser (a fresh guest's exchange refused), on the monotonic clock
-// of the process. It is safe for concurrent use.
+// CreateUser (a fresh guest's exchange refused), on the process's
+// monotonic clock: it measures ZITADEL, not the Manager's WithClock time.
+// It is safe for concurrent use.
 type lagMonitor struct {
-	last atomic.Int64 // nanoseconds since lagEpoch; 0: never
+	mu   sync.Mutex
+	last time.Time // zero: never
 }
 
-// lagEpoch anchors lagMonitor's monotonic readings.
-var lagEpoch = time.Now()
-
-func (l *lagMonitor) saw() { l.last.Store(int64(time.Since(lagEpoch)) | 1) }
+func (l *lagMonitor) saw() {
+	l.mu.Lock()
+	l.last = time.Now()
+	l.mu.Unlock()
+}
 
 // recent reports whether the projection lagged within lagMemory.
 func (l *lagMonitor) recent() bool {
-	last := l.last.Load()
-	return last != 0 && time.Since(lagEpoch)-time.Duration(last) < lagMemory
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return !l.last.IsZero() && time.Since(l.last) < lagMemory
 }
 
 // readUser sends GetUserByID for a guest just provisioned, which brings
