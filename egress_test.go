@@ -5,11 +5,15 @@ import (
 	"math"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/shadowaccounts/shadow"
+	"github.com/shadowaccounts/shadow/internal/zitadel"
 	"github.com/shadowaccounts/shadow/zitadeltest"
 )
 
@@ -182,6 +186,71 @@ func TestEgressBudgetValidated(t *testing.T) {
 			shadow.WithCartStore(e.store), shadow.WithEgressBudget(b))
 		if err == nil || !strings.Contains(err.Error(), "WithEgressBudget") {
 			t.Errorf("New with %+v = %v, want a WithEgressBudget error", b, err)
+		}
+	}
+}
+
+// priorityTransport records the budget priority of each request by
+// operation, as the Manager marked it.
+type priorityTransport struct {
+	base http.RoundTripper
+	mu   sync.Mutex
+	seen map[string]map[zitadel.Priority]bool // URL path → priorities
+}
+
+func (p *priorityTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	p.mu.Lock()
+	if p.seen[r.URL.Path] == nil {
+		p.seen[r.URL.Path] = map[zitadel.Priority]bool{}
+	}
+	p.seen[r.URL.Path][zitadel.PriorityOf(r.Context())] = true
+	p.mu.Unlock()
+	return p.base.RoundTrip(r)
+}
+
+func (p *priorityTransport) take() map[string]map[zitadel.Priority]bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := p.seen
+	p.seen = map[string]map[zitadel.Priority]bool{}
+	return s
+}
+
+// First intents go first, renewals second, the sweep last.
+func TestRequestPriorities(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	pt := &priorityTransport{base: e.fake.Client().Transport, seen: map[string]map[zitadel.Priority]bool{}}
+	mgr := e.withOptions(t, shadow.WithHTTPClient(&http.Client{Transport: pt}))
+	only := func(p zitadel.Priority) map[zitadel.Priority]bool { return map[zitadel.Priority]bool{p: true} }
+	create, exchange := zitadel.UserServicePath+zitadel.MethodCreateUser, zitadel.PathToken
+
+	rec := newRecorder()
+	if _, err := mgr.EnsureGuest(rec, newRequest(t, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(map[string]map[zitadel.Priority]bool{create: only(zitadel.PriorityInteractive),
+		exchange: only(zitadel.PriorityInteractive)}, pt.take()); d != "" {
+		t.Errorf("first intent (-want +got):\n%s", d)
+	}
+
+	e.clock.Advance(12 * time.Hour) // the token is due for renewal
+	mgr.Middleware(okHandler).ServeHTTP(newRecorder(), newRequest(t, rec.Result().Cookies()))
+	if d := cmp.Diff(map[string]map[zitadel.Priority]bool{exchange: only(zitadel.PriorityRenewal)}, pt.take()); d != "" {
+		t.Errorf("renewal (-want +got):\n%s", d)
+	}
+
+	e.clock.Advance(40 * 24 * time.Hour)
+	if _, err := mgr.Sweep(t.Context(), shadow.SweepOptions{OlderThan: 31 * 24 * time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	swept := pt.take()
+	if len(swept) < 2 {
+		t.Fatalf("the sweep sent requests to %v; want ListUsers and more", swept)
+	}
+	for path, ps := range swept {
+		if d := cmp.Diff(only(zitadel.PriorityBackground), ps); d != "" {
+			t.Errorf("sweep request %s (-want +got):\n%s", path, d)
 		}
 	}
 }

@@ -211,3 +211,25 @@ func TestPoolCloseLeavesNothing(t *testing.T) {
 		t.Errorf("PoolStats after Close = %+v", s)
 	}
 }
+
+// The pool fills while ZITADEL's projection lags, and what it hands out
+// works.
+func TestPoolUnderProjectionLag(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.fake.SetProjectionLag(24 * time.Hour)
+	e.mgr = e.withOptions(t, shadow.WithGuestPool(shadow.PoolOptions{Size: 2}))
+	t.Cleanup(func() { _ = e.mgr.Close(context.WithoutCancel(t.Context())) })
+	eventually(t, "the pool fills", func() bool { return e.mgr.PoolStats().Ready == 2 })
+	s, err := e.mgr.EnsureGuest(newRecorder(), newRequest(t, nil))
+	if err != nil {
+		t.Fatalf("EnsureGuest: %v", err)
+	}
+	v, err := e.mgr.Verifier()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err := v.Verify(t.Context(), s.Token.AccessToken); err != nil || c.Subject != s.GuestID || !c.Guest {
+		t.Errorf("pooled token: %+v, %v", c, err)
+	}
+}
