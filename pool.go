@@ -48,6 +48,7 @@ const (
 	poolRetryMax       = time.Minute      // longest wait between failed refills
 	poolRefillTimeout  = 30 * time.Second // one guest's provisioning and exchange
 	poolDeleteTimeout  = 10 * time.Second // one retired guest's deletion
+	refillDelay        = 5 * time.Millisecond
 )
 
 // checkPool validates o and fills in its defaults.
@@ -88,6 +89,7 @@ type guestPool struct {
 	ready   []pooledGuest // oldest first
 	retired []string      // guests to delete
 	making  int           // refills in flight
+	wakeDue bool          // a scheduleRefill timer is pending
 
 	kick   chan struct{} // wakes run: a guest was taken or retired
 	ctx    context.Context
@@ -111,7 +113,7 @@ func (p *guestPool) take(now time.Time) (pooledGuest, bool) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	defer p.wake()
+	defer p.scheduleRefill()
 	for len(p.ready) > 0 {
 		g := p.ready[0]
 		p.ready = p.ready[1:]
@@ -126,6 +128,23 @@ func (p *guestPool) take(now time.Time) (pooledGuest, bool) {
 // fresh reports whether g may still be handed out at now.
 func (p *guestPool) fresh(g pooledGuest, now time.Time) bool {
 	return now.Sub(g.created) < p.opts.MaxAge && now.Add(p.m.cfg.renewBefore+p.opts.MaxAge).Before(g.token.Expiry)
+}
+
+// scheduleRefill wakes run refillDelay from now, unless a wake is already
+// due: the refill's work (and an in-process fake's) then does not compete
+// for the CPU with the request that took the guest, and takes in the
+// meantime share one round. p.mu is held.
+func (p *guestPool) scheduleRefill() {
+	if p.wakeDue {
+		return
+	}
+	p.wakeDue = true
+	time.AfterFunc(refillDelay, func() {
+		p.mu.Lock()
+		p.wakeDue = false
+		p.mu.Unlock()
+		p.wake()
+	})
 }
 
 func (p *guestPool) wake() {
