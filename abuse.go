@@ -23,6 +23,14 @@ type ProvisionLimits struct {
 	// GlobalPerMinute is the budget of new guests per minute for this
 	// Manager, whatever the client (default 600, the burst as well).
 	GlobalPerMinute float64
+	// RenewalsPerClientPerMinute bounds the guest-token renewals (token
+	// exchanges) the cookie helpers make for one client (default 60, with
+	// RenewalBurst at once, default 20). A guest is renewed at most once
+	// per renewal window anyway; this bounds a client cycling through many
+	// captured cookies. Beyond it a request keeps its still-valid token, or
+	// gets a [*RateLimitError].
+	RenewalsPerClientPerMinute float64
+	RenewalBurst               int
 	// ClientKey names the client of a request (default ClientIP: the
 	// RemoteAddr's IP, IPv6 grouped by /64). Behind a reverse proxy, supply
 	// one that reads the address your proxy vouches for.
@@ -89,13 +97,21 @@ type limiter struct {
 // beyond it.
 const maxTrackedClients = 50_000
 
-func newLimiter(l ProvisionLimits) *limiter {
+// Default renewal bounds per client (ProvisionLimits.RenewalsPerClientPerMinute).
+const (
+	defaultRenewalsPerClientPerMinute = 60
+	defaultRenewalBurst               = 20
+)
+
+// newLimiter applies l's per-client and global limits, with defPerMin and
+// defBurst for a zero per-client rate and burst.
+func newLimiter(l ProvisionLimits, defPerMin float64, defBurst int) *limiter {
 	perMin, burst, global := l.PerClientPerMinute, l.PerClientBurst, l.GlobalPerMinute
 	if perMin == 0 {
-		perMin = 10
+		perMin = defPerMin
 	}
 	if burst <= 0 {
-		burst = 5
+		burst = defBurst
 	}
 	if global == 0 {
 		global = 600

@@ -158,19 +158,44 @@ func TestBrowserIDIsNotATicket(t *testing.T) {
 	}
 }
 
-func TestMiddlewareSetsBrowserIDWithoutCreatingGuests(t *testing.T) {
+func TestMiddlewareSetsBrowserIDOnlyOnSuccessfulNavigations(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	rec := newRecorder()
-	e.mgr.Middleware(http.NotFoundHandler()).ServeHTTP(rec, newRequest(t, nil))
-	var found bool
-	for _, c := range rec.Result().Cookies() {
-		found = found || c.Name == shadow.DefaultCookieName+"-b" && c.HttpOnly && len(c.Value) >= 16
+	page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("<html>")) })
+	for _, tc := range []struct {
+		name    string
+		method  string
+		headers map[string]string
+		handler http.Handler
+		want    bool
+	}{
+		{"Navigation", http.MethodGet, map[string]string{"Sec-Fetch-Mode": "navigate"}, page, true},
+		{"HTMLWithoutFetchMetadata", http.MethodGet, map[string]string{"Accept": "text/html,*/*"}, page, true},
+		{"NotFoundPage", http.MethodGet, map[string]string{"Sec-Fetch-Mode": "navigate"}, http.NotFoundHandler(), false},
+		{"FetchOfAnImage", http.MethodGet, map[string]string{"Sec-Fetch-Mode": "no-cors"}, page, false},
+		{"APIRequest", http.MethodGet, map[string]string{"Accept": "application/json"}, page, false},
+		{"Post", http.MethodPost, map[string]string{"Sec-Fetch-Mode": "navigate"}, page, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			rec := newRecorder()
+			r := httptest.NewRequestWithContext(t.Context(), tc.method, "https://shop.example/", nil)
+			for k, v := range tc.headers {
+				r.Header.Set(k, v)
+			}
+			e.mgr.Middleware(tc.handler).ServeHTTP(rec, r)
+			var found bool
+			for _, c := range rec.Result().Cookies() {
+				found = found || c.Name == shadow.DefaultCookieName+"-b" && c.HttpOnly && len(c.Value) >= 16
+			}
+			if found != tc.want {
+				t.Errorf("browser id cookie set = %v, want %v: %v", found, tc.want, rec.Result().Header["Set-Cookie"])
+			}
+		})
 	}
-	if !found {
-		t.Errorf("no browser id cookie: %v", rec.Result().Header["Set-Cookie"])
-	}
-	if n := len(e.fake.Requests()); n != 0 {
-		t.Errorf("a page view made %d ZITADEL requests", n)
-	}
+	t.Cleanup(func() { // after the parallel subtests
+		if n := len(e.fake.Requests()); n != 0 {
+			t.Errorf("page views made %d ZITADEL requests", n)
+		}
+	})
 }

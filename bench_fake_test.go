@@ -1,8 +1,10 @@
 package shadow_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -75,9 +77,14 @@ func BenchmarkEnsureGuest(b *testing.B) {
 	fake.RotateKeys()
 	b.ResetTimer()
 	start := time.Now()
+	var clients atomic.Uint32
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			r := httptest.NewRequestWithContext(b.Context(), http.MethodPost, "https://shop.example/cart", nil)
+			// one client per request: requests of one client without
+			// cookies would share a provisioning
+			n := clients.Add(1)
+			r.RemoteAddr = fmt.Sprintf("10.%d.%d.%d:1234", n>>16&0xff, n>>8&0xff, n&0xff)
 			if _, err := mgr.EnsureGuest(httptest.NewRecorder(), r); err != nil {
 				b.Error(err)
 				return

@@ -52,13 +52,21 @@ func TestEachCredentialKind(t *testing.T) {
 				t.Fatal(err)
 			}
 			m := managerFor(t, fake, cr)
+			v, err := m.Verifier() // its default audience must accept every kind's guest tokens
+			if err != nil {
+				t.Fatal(err)
+			}
 			for range 3 {
 				g, err := m.Provision(t.Context())
 				if err != nil {
 					t.Fatalf("Provision: %v", err)
 				}
-				if _, err := m.Impersonate(t.Context(), g.ID); err != nil {
+				tok, err := m.Impersonate(t.Context(), g.ID)
+				if err != nil {
 					t.Fatalf("Impersonate: %v", err)
+				}
+				if cl, err := v.Verify(t.Context(), tok.AccessToken); err != nil || cl.Subject != g.ID || !cl.Guest {
+					t.Fatalf("Manager.Verifier on a %s guest token: %+v, %v", c.name, cl, err)
 				}
 				if _, err := m.Upgrade(t.Context(), g.ID, shadow.Profile{GivenName: "A", FamilyName: "B",
 					Email: g.ID + "@example.com", Password: "Credential-Kind1"}); err != nil {

@@ -236,7 +236,8 @@ func TestRequestPriorities(t *testing.T) {
 
 	e.clock.Advance(12 * time.Hour) // the token is due for renewal
 	mgr.Middleware(okHandler).ServeHTTP(newRecorder(), newRequest(t, rec.Result().Cookies()))
-	if d := cmp.Diff(map[string]map[zitadel.Priority]bool{exchange: only(zitadel.PriorityRenewal)}, pt.take()); d != "" {
+	if d := cmp.Diff(map[string]map[zitadel.Priority]bool{exchange: only(zitadel.PriorityRenewal),
+		zitadel.UserServicePath + zitadel.MethodGetUserByID: only(zitadel.PriorityRenewal)}, pt.take()); d != "" {
 		t.Errorf("renewal (-want +got):\n%s", d)
 	}
 

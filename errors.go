@@ -24,6 +24,10 @@ var (
 	// ErrNotGuest: the target user lacks the guest tag, so the SDK refuses
 	// to modify, impersonate or delete it (docs/architecture.md invariant 1).
 	ErrNotGuest = errors.New("shadow: user is not a guest")
+	// ErrTargetIsGuest: MergeInto's target account is itself a guest, so
+	// the guest's data would move to another guest that the Sweep deletes;
+	// the app passed a guest id where the logged-in account's id belongs.
+	ErrTargetIsGuest = errors.New("shadow: merge target is a guest, not an account")
 	// ErrEmailTaken: Upgrade collides with an existing account's e-mail or
 	// username; the app should offer to log in and merge instead.
 	ErrEmailTaken = errors.New("shadow: e-mail or username already taken")

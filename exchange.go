@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/shadowaccounts/shadow/internal/zitadel"
@@ -32,11 +33,16 @@ const impersonationScope = "openid " + sessionScope
 //
 // guestID must come from a sealed session or from Provision, never from
 // request input. Impersonate refuses users that are not (or no longer)
-// guests with [ErrNotGuest], judged by the guest tag in the issued token's
-// metadata claim (no extra round trip; when the claim is missing it asks
-// ListUserMetadata). The check follows the exchange, so for a user who is
-// no guest ZITADEL still records an impersonation in its audit trail; the
-// token itself is dropped. The token request is retried on connection errors,
+// guests with [ErrNotGuest]: a user without the guest tag in the issued
+// token's metadata claim (ListUserMetadata when the claim is missing), and
+// a registered user whatever its tags say — a machine user, a password, a
+// verified e-mail, an e-mail off the guest domain — read with GetUserByID
+// concurrently with the exchange (no extra latency; docs/architecture.md
+// invariant 8). It also refuses at once a guest this process saw
+// upgraded (ErrNotGuest), merged or deleted (ErrNotFound). The checks
+// complete with the exchange, so for a user who is no guest ZITADEL may
+// still record an impersonation in its audit trail; the token itself is
+// dropped. The token request is retried on connection errors,
 // 429, 502, 503 and 504. Errors: [*OAuthError] matching [ErrNotFound] (unknown
 // user), [ErrImpersonationDisabled] or [ErrPermissionDenied].
 func (m *Manager) Impersonate(ctx context.Context, guestID string) (Token, error) {
@@ -72,6 +78,12 @@ func (m *Manager) impersonate(ctx context.Context, guestID string, fresh bool, s
 	if m.cfg.clientID == "" {
 		return Token{}, ErrNoClientID
 	}
+	if reason, ended := m.tombs.get(guestID); ended { // docs/architecture.md invariant 6
+		if reason == EndUpgraded {
+			return Token{}, fmt.Errorf("%w: %s was upgraded", ErrNotGuest, guestID)
+		}
+		return Token{}, fmt.Errorf("%w: guest %s was %s", ErrNotFound, guestID, reason)
+	}
 	actor, err := m.cfg.bearer(ctx)
 	if err != nil {
 		return Token{}, errorf("service token: %w", err)
@@ -84,6 +96,13 @@ func (m *Manager) impersonate(ctx context.Context, guestID string, fresh bool, s
 		"actor_token_type":     {zitadel.TokenTypeAccessToken},
 		"requested_token_type": {zitadel.TokenTypeJWT},
 		"scope":                {scope},
+	}
+	// Whether the user is registered is read concurrently with the
+	// exchange (same latency); a guest provisioned just now is not read.
+	var registeredErr error
+	var wg sync.WaitGroup
+	if !fresh {
+		wg.Go(func() { registeredErr = m.refuseRegistered(ctx, guestID) })
 	}
 	var tr *zitadel.TokenResponse
 	var read <-chan error // GetUserByID, once sent
@@ -103,14 +122,20 @@ func (m *Manager) impersonate(ctx context.Context, guestID string, fresh bool, s
 				read = m.readUser(ctx, guestID)
 			}
 			if err := <-read; err != nil {
+				wg.Wait()
 				return Token{}, err
 			}
 			continue
 		}
 		if err := sleep(ctx, wait); err != nil {
+			wg.Wait()
 			return Token{}, err
 		}
 		wait *= 2
+	}
+	wg.Wait()
+	if registeredErr != nil && (err == nil || errors.Is(registeredErr, ErrNotGuest)) {
+		return Token{}, registeredErr // the token, if any, is dropped
 	}
 	if err != nil {
 		return Token{}, err

@@ -22,7 +22,7 @@ func TestImpersonateIssuesGuestJWT(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Impersonate: %v", err)
 	}
-	if diff := cmp.Diff(map[string]int{"TokenExchange": 1}, e.calls()); diff != "" {
+	if diff := cmp.Diff(map[string]int{"TokenExchange": 1, "GetUserByID": 1}, e.calls()); diff != "" {
 		t.Errorf("round trips (-want +got):\n%s", diff)
 	}
 	if tok.TokenType != "Bearer" || tok.IssuedTokenType != "urn:ietf:params:oauth:token-type:jwt" || tok.IDToken == "" {

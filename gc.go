@@ -17,9 +17,20 @@ import (
 type SweepOptions struct {
 	// OlderThan is the minimum age of a guest's tag time; required, > 0.
 	OlderThan time.Duration
-	// IdleFor, when set, also requires ZITADEL's changeDate of the guest to
-	// be at least this old, so a recently active guest is kept.
+	// IdleFor, when set, also requires the guest to have been idle this
+	// long: ZITADEL's changeDate of the guest, and the last activity kept
+	// by every store with the ActivityRecorder capability, must be at
+	// least this old, or the guest is kept (SkipActive).
 	IdleFor time.Duration
+	// Veto, when set, is asked about each guest Sweep is about to delete,
+	// under the guest's lock and after every other check (in a DryRun too).
+	// A non-empty reason keeps the guest (SkipVetoed, the reason in
+	// SweepSkip.Detail); an error keeps it as well (SkipVetoFailed, the
+	// error in SweepSkip.Err): a veto that cannot decide never deletes. It
+	// runs on the sweep's workers, concurrently for different guests, and
+	// should honour ctx; it must not call the Manager about the same guest,
+	// whose lock the sweep holds (that call would get ErrGuestBusy).
+	Veto func(ctx context.Context, guestID string) (reason string, err error)
 	// DryRun finds and counts eligible guests without deleting anything.
 	DryRun bool
 	// MaxDeletes caps the deletions of one run (0: no cap).
@@ -48,9 +59,10 @@ type SweepOptions struct {
 	// Sweep under another name excludes nothing.
 	Locker Locker
 	// AllowLiveSessions permits an OlderThan shorter than the Manager's
-	// session lifetime (WithSessionLifetime), which deletes guests whose
-	// cookies are still valid, and their carts. Without it such a Sweep is
-	// refused.
+	// idle timeout (WithIdleTimeout, or WithSessionLifetime if shorter), which deletes guests whose cookies
+	// are still valid, and their carts. Without it such a Sweep is refused.
+	// A guest older than OlderThan whose visitor is still active is kept
+	// only with IdleFor and a store that keeps activity.
 	AllowLiveSessions bool
 }
 
@@ -72,17 +84,21 @@ type SkipReason string
 // Skip reasons.
 const (
 	SkipTooYoung   SkipReason = "tag younger than OlderThan"
-	SkipActive     SkipReason = "changed within IdleFor"
+	SkipActive     SkipReason = "changed or active within IdleFor"
 	SkipRegistered SkipReason = "registered user (password or verified e-mail) still tagged"
 	SkipNoTag      SkipReason = "no guest tag (upgraded or deleted meanwhile, or only other GUEST_ metadata)"
 	SkipBadTag     SkipReason = "guest tag without a readable time"
 	SkipBusy       SkipReason = "another operation holds the guest"
+	SkipVetoed     SkipReason = "vetoed by SweepOptions.Veto"
+	SkipVetoFailed SkipReason = "SweepOptions.Veto failed"
 )
 
 // SweepSkip is a user Sweep kept, with the reason.
 type SweepSkip struct {
 	UserID string
 	Reason SkipReason
+	Detail string // SkipVetoed: the veto's reason
+	Err    error  // SkipVetoFailed: the veto's error
 }
 
 // SweepFailure is a guest a Sweep could not delete, with the reason.
@@ -130,10 +146,14 @@ const (
 // Each candidate's tag is read again right before it is deleted
 // (ListUserMetadata), so a guest upgraded meanwhile is kept; a tagged user
 // with a password or a verified e-mail is never deleted (docs/architecture.md
-// invariant 1). The guest's cart is deleted from the CartStore first, then
-// the user (DeleteUser; a 404 counts as done), so no cart outlives its
-// guest and a cancelled run leaves at worst a tagged guest without a cart,
-// which the next run deletes.
+// invariant 1). With IdleFor, a guest active within it by any store's
+// ActivityRecorder is kept; then SweepOptions.Veto is asked. The guest's
+// data is deleted from every store first (the cart store, then the
+// WithGuestData stores in order: GuestData.DeleteGuest, CartStore.Delete
+// or CartRetirer.DeleteGuest), then the user (DeleteUser; a 404 counts as
+// done), so no data outlives its guest: a store failing, or a cancelled
+// run, leaves at worst a tagged guest with part of its data gone, which
+// the next run finishes.
 //
 // Paging neither skips nor loops: users that stay listed (skipped or
 // failed) are counted into the next offset, and users the eventually
@@ -206,9 +226,9 @@ func (m *Manager) newSweepRun(opts SweepOptions, rep *SweepReport) (*sweepRun, e
 	switch {
 	case opts.OlderThan <= 0:
 		errs = append(errs, errors.New("shadow: Sweep: OlderThan must be positive"))
-	case opts.OlderThan < m.cfg.sessionLifetime && !opts.AllowLiveSessions:
-		errs = append(errs, fmt.Errorf("shadow: Sweep: OlderThan %v is shorter than the session lifetime %v: "+
-			"it would delete guests whose cookies are still valid (set AllowLiveSessions to mean it)", opts.OlderThan, m.cfg.sessionLifetime))
+	case opts.OlderThan < m.unusedCookieLife() && !opts.AllowLiveSessions:
+		errs = append(errs, fmt.Errorf("shadow: Sweep: OlderThan %v is shorter than the life of an unused session cookie %v: "+
+			"it would delete guests whose cookies are still valid (set AllowLiveSessions to mean it)", opts.OlderThan, m.unusedCookieLife()))
 	}
 	if opts.IdleFor < 0 || opts.MaxDeletes < 0 || opts.Concurrency < 0 {
 		errs = append(errs, errors.New("shadow: Sweep: IdleFor, MaxDeletes and Concurrency must not be negative"))
@@ -388,7 +408,7 @@ func (r *sweepRun) one(ctx context.Context, u zitadel.User) (stays bool) {
 	if ctx.Err() != nil {
 		return true
 	}
-	if registered(u) {
+	if r.m.registered(u) { // from the listing: a first filter, decided again under the lock
 		r.skip(u.UserID, SkipRegistered)
 		return true
 	}
@@ -406,9 +426,19 @@ func (r *sweepRun) one(ctx context.Context, u zitadel.User) (stays bool) {
 		return true
 	}
 	defer unlock()
-	tags, listed, err := r.m.guestTags(ctx, u.UserID)
-	if err != nil {
+	// Decided again under the lock, from ZITADEL, never from the listing:
+	// a visitor may have registered since (docs/architecture.md invariant 8).
+	g, err := r.m.readGuest(ctx, u.UserID)
+	tags, listed := g.tags, g.listed
+	switch {
+	case errors.Is(err, ErrNotFound):
+		r.skip(u.UserID, SkipNoTag) // deleted meanwhile
+		return false
+	case err != nil:
 		r.fail(u.UserID, err)
+		return true
+	case g.registered:
+		r.skip(u.UserID, SkipRegistered)
 		return true
 	}
 	if len(tags) == 0 {
@@ -427,6 +457,9 @@ func (r *sweepRun) one(ctx context.Context, u zitadel.User) (stays bool) {
 			return true
 		}
 	}
+	if r.keep(ctx, u.UserID) {
+		return true
+	}
 	r.mu.Lock()
 	r.rep.Eligible++
 	if r.opts.DryRun || r.opts.MaxDeletes > 0 && r.deletes >= r.opts.MaxDeletes {
@@ -436,9 +469,11 @@ func (r *sweepRun) one(ctx context.Context, u zitadel.User) (stays bool) {
 	}
 	r.deletes++
 	r.mu.Unlock()
-	if err := r.m.store.Delete(ctx, u.UserID); err != nil {
-		r.fail(u.UserID, errorf("delete cart: %w", err))
-		return true
+	for _, d := range r.m.data {
+		if err := d.data.DeleteGuest(ctx, u.UserID); err != nil {
+			r.fail(u.UserID, errorf("delete guest data in store %q: %w", d.name, err))
+			return true
+		}
 	}
 	if err := r.m.deleteGuest(ctx, u.UserID); err != nil {
 		r.fail(u.UserID, err)
@@ -450,9 +485,40 @@ func (r *sweepRun) one(ctx context.Context, u zitadel.User) (stays bool) {
 	return false
 }
 
-func (r *sweepRun) skip(id string, why SkipReason) {
+// keep asks the stores' activity (with IdleFor) and the veto whether an
+// otherwise eligible guest stays; it records the skip or failure.
+func (r *sweepRun) keep(ctx context.Context, id string) bool {
+	if !r.idle.IsZero() {
+		last, err := r.m.lastActivity(ctx, id)
+		if err != nil {
+			r.fail(id, err)
+			return true
+		}
+		if !last.Before(r.idle) {
+			r.skip(id, SkipActive)
+			return true
+		}
+	}
+	if r.opts.Veto == nil {
+		return false
+	}
+	reason, err := r.opts.Veto(ctx, id)
+	switch {
+	case err != nil:
+		r.addSkip(SweepSkip{UserID: id, Reason: SkipVetoFailed, Err: err})
+	case reason != "":
+		r.addSkip(SweepSkip{UserID: id, Reason: SkipVetoed, Detail: reason})
+	default:
+		return false
+	}
+	return true
+}
+
+func (r *sweepRun) skip(id string, why SkipReason) { r.addSkip(SweepSkip{UserID: id, Reason: why}) }
+
+func (r *sweepRun) addSkip(s SweepSkip) {
 	r.mu.Lock()
-	r.rep.Skipped = append(r.rep.Skipped, SweepSkip{UserID: id, Reason: why})
+	r.rep.Skipped = append(r.rep.Skipped, s)
 	r.mu.Unlock()
 }
 

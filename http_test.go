@@ -48,7 +48,7 @@ func TestEnsureGuestSetsSealedCookie(t *testing.T) {
 	if !c.HttpOnly || !c.Secure || c.SameSite != http.SameSiteLaxMode || c.Path != "/" {
 		t.Errorf("cookie attributes: %+v", c)
 	}
-	if want := int(shadow.DefaultSessionLifetime / time.Second); c.MaxAge != want {
+	if want := int(shadow.DefaultIdleTimeout / time.Second); c.MaxAge != want {
 		t.Errorf("Max-Age = %d, want %d", c.MaxAge, want)
 	}
 	if strings.Contains(c.Value, s.GuestID) || len(c.Name)+len(c.Value) >= shadow.MaxCookieBytes {

@@ -57,15 +57,21 @@ func (k *keySet) verify(ctx context.Context, jws *jose.JSONWebSignature) ([]byte
 	return payload, err
 }
 
-// tryCached verifies with the cached keys for kid (all keys when the token
-// names none). found is false when no cached key is a candidate.
+// tryCached verifies with the cached keys for kid. A token that names no
+// key (RFC 7515 §4.1.4 makes "kid" optional) is tried against the only
+// key, and refused when the set holds more than one: trying each would let
+// one token cost a signature check per key. found is false when no cached
+// key is a candidate.
 func (k *keySet) tryCached(jws *jose.JSONWebSignature, kid string) (payload []byte, found bool, err error) {
 	k.mu.RLock()
-	candidates := k.all
-	if kid != "" {
-		candidates = k.byID[kid]
+	candidates := k.byID[kid]
+	if kid == "" {
+		candidates = k.all
 	}
 	k.mu.RUnlock()
+	if kid == "" && len(candidates) > 1 {
+		return nil, true, fmt.Errorf("%w: no \"kid\" in the header and %d signing keys", ErrInvalidToken, len(candidates))
+	}
 	for i := range candidates {
 		found = true
 		if p, err := jws.Verify(&candidates[i]); err == nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/shadowaccounts/shadow/internal/zitadel"
@@ -12,111 +13,222 @@ import (
 
 // MergeResult says what MergeInto did.
 type MergeResult struct {
-	// Merged is what moved from the guest's cart into the user's, one line
-	// per SKU with the guest's quantities (before the merge policy combined
-	// them with the user's); empty when there was nothing to move (a
-	// repeated MergeInto, say).
+	// GuestID is the guest merged, AccountID the account that survives it:
+	// an app aliases its analytics ids and follows a person's lineage by
+	// them (docs/identity-stitching.md).
+	GuestID, AccountID string
+	// Merged is what moved from the guest's cart into the account's, one
+	// line per SKU with the guest's quantities (before the merge policy
+	// combined them with the account's); empty without a cart store or
+	// when there was nothing to move (a repeated MergeInto, say).
 	Merged Cart
+	// Stores says, per store in the configured order (the cart store
+	// first), whether its data moved and how many records; a store that
+	// failed is the last entry, with Moved false, and the stores after it
+	// are not listed.
+	Stores []StoreMove
 	// GuestDeleted is true when the guest user is gone from ZITADEL.
 	GuestDeleted bool
 }
 
-// MergeInto hands a guest's cart to the account the visitor just logged
-// into and deletes the guest. Steps, in the order that never loses cart
+// MergeInto hands what a guest owns to the account the visitor just
+// logged into and deletes the guest. Steps, in the order that never loses
 // data (docs/architecture.md invariant 3):
 //
-//  1. check the guest tag (ListUserMetadata; a read, retried); a user
-//     without it gives [ErrNotGuest] and nothing changes ([ErrNotFound] if
-//     the user does not exist at all);
-//  2. move the cart in the CartStore with the merge policy (WithMergePolicy;
-//     one atomic, idempotent Merge);
+//  1. read the guest's tag (ListUserMetadata) and, concurrently, the
+//     target account (GetUserByID and its ListUserMetadata): reads,
+//     retried. A guest without a tag gives [ErrNotGuest] ([ErrNotFound] if
+//     it does not exist); a target that does not exist gives [ErrNotFound],
+//     one that is itself a guest [ErrTargetIsGuest]. Then nothing moves
+//     and nothing is deleted;
+//  2. move the guest's data in every store, the cart store first, then the
+//     WithGuestData stores in order (GuestData.MoveGuest; for the cart,
+//     CartStore.Merge with WithMergePolicy): each move is atomic and
+//     idempotent;
 //  3. DeleteUser the guest (POST /zitadel.user.v2.UserService/DeleteUser,
 //     idempotent, retried; a 404 counts as done);
-//  4. merge once more, so that an item added to the guest's cart while
-//     steps 2 and 3 ran is not left behind.
+//  4. move once more in the stores without the [Retirer] capability, so
+//     that a write that landed under the guest while steps 2 and 3 ran is
+//     not left behind. Stores with it retired the guest in step 2: a
+//     later write fails with [ErrOwnerRetired] instead.
 //
-// If step 3 fails, the merged cart stays with the user and the guest keeps
-// its tag, so a repeated MergeInto or the Sweep finishes the job. The
-// steps run under the guest's lock (see WithGuestLocker), so an Upgrade of
-// the same guest cannot slip in between the check and the delete. userID is
-// the id of the logged-in account, from the app's verified login; the guest
-// id from a sealed session.
+// A store that fails stops the merge: each store holds all of the guest's
+// data or none, MergeResult.Stores tells which moved, the guest is not
+// deleted and keeps its tag, and a repeated MergeInto (or the Sweep)
+// finishes the job. The same holds when step 3 fails. ZITADEL sees two
+// sequential round trips (the reads of step 1 run concurrently, then
+// DeleteUser). The steps run under the guest's lock (see
+// WithGuestLocker), so an Upgrade of the same guest cannot slip in between
+// the check and the delete. accountID is the id of the logged-in account,
+// from the app's verified login; the guest id from a sealed session.
 //
 // Errors: [ErrGuestBusy] (another operation holds the guest), [ErrNotGuest]
 // (also for a tagged user with a password or a verified e-mail, as the
-// official demo's failed upgrades leave), [ErrNotFound], the store's error
-// (wrapped), and [*APIError] or [ErrUnavailable] from ZITADEL.
-func (m *Manager) MergeInto(ctx context.Context, guestID, userID string) (res MergeResult, err error) {
+// official demo's failed upgrades leave), [ErrNotFound],
+// [ErrTargetIsGuest], a store's error (wrapped, naming the store), and
+// [*APIError] or [ErrUnavailable] from ZITADEL.
+//
+// A guest already gone from ZITADEL (a DeleteUser applied whose answer was
+// lost, so the first MergeInto returned an error) still has what is left
+// of its data moved when this process deleted it or a store retired it:
+// the result then reports GuestDeleted and the moves; with nothing left to
+// move, or without that knowledge, the call returns ErrNotFound (as a
+// repeat of a completed merge does), and [Manager.MergeSessionInto], given
+// the visitor's session, proves the guest and finishes the job.
+func (m *Manager) MergeInto(ctx context.Context, guestID, accountID string) (res MergeResult, err error) {
+	return m.mergeInto(ctx, guestID, accountID, false)
+}
+
+// MergeSessionInto is MergeInto for the guest of s, the session the
+// visitor's request carried ([Manager.ReadSession]; a [*GuestEndedError]
+// carries the id of a guest that ended): when the guest no longer exists
+// in ZITADEL, the sealed session proves that the id was a guest the SDK
+// created — its token is ZITADEL's, for that subject, with the guest tag —
+// so its data is moved into accountID all the same (the target is still
+// checked) and MergeResult.GuestDeleted is true. Use it when MergeInto
+// returned [ErrUnavailable] and its retry [ErrNotFound], so that items
+// added meanwhile are never stranded under a deleted guest.
+func (m *Manager) MergeSessionInto(ctx context.Context, s Session, accountID string) (MergeResult, error) {
+	if s.GuestID == "" {
+		return MergeResult{AccountID: accountID}, errors.New("shadow: MergeSessionInto: not a guest session")
+	}
+	c, ok := readClaims(s.Token.AccessToken)
+	proof := ok && c.Subject == s.GuestID && slices.ContainsFunc(mapKeys(c.Metadata), m.isTagKey)
+	return m.mergeInto(ctx, s.GuestID, accountID, proof)
+}
+
+func mapKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+// goneGuest reports whether guestID, which ZITADEL no longer knows, was a
+// guest of this SDK: the session proved it, this process deleted or
+// merged it, or a store retired it.
+func (m *Manager) goneGuest(ctx context.Context, guestID string, sessionProof bool) bool {
+	if sessionProof {
+		return true
+	}
+	if reason, ok := m.tombs.get(guestID); ok && reason != EndUpgraded {
+		return true
+	}
+	gone, err := m.retired(ctx, guestID)
+	return err == nil && gone
+}
+
+func (m *Manager) mergeInto(ctx context.Context, guestID, accountID string, sessionProof bool) (res MergeResult, err error) {
 	start := time.Now()
+	res.GuestID, res.AccountID = guestID, accountID
 	ctx = m.begin(ctx, EventMerged)
 	defer func() {
-		m.emit(ctx, Event{Kind: EventMerged, GuestID: guestID, UserID: userID, Duration: time.Since(start), Err: err})
+		m.emit(ctx, Event{Kind: EventMerged, GuestID: guestID, UserID: accountID, Duration: time.Since(start), Err: err})
 	}()
 	switch {
-	case guestID == "" || userID == "":
-		return MergeResult{}, errors.New("shadow: MergeInto: empty guest or user id")
-	case guestID == userID:
-		return MergeResult{}, errors.New("shadow: MergeInto: guest and user are the same user")
+	case guestID == "" || accountID == "":
+		return res, errors.New("shadow: MergeInto: empty guest or account id")
+	case guestID == accountID:
+		return res, errors.New("shadow: MergeInto: guest and account are the same user")
 	}
 	unlock, err := m.lockGuest(ctx, guestID)
 	if err != nil {
-		return MergeResult{}, err
-	}
-	defer unlock()
-	if _, err := m.requireGuest(ctx, guestID); err != nil {
-		return MergeResult{}, err
-	}
-	moved, err := m.store.Merge(ctx, guestID, userID, m.cfg.mergePolicy)
-	if err != nil {
-		return MergeResult{}, errorf("merge cart: %w", err)
-	}
-	res.Merged = moved
-	if err := m.deleteGuest(ctx, guestID); err != nil {
 		return res, err
 	}
-	res.GuestDeleted = true
-	late, err := m.store.Merge(ctx, guestID, userID, m.cfg.mergePolicy)
-	if err != nil {
-		return res, errorf("merge late cart items: %w", err)
+	defer unlock()
+	guestErr, targetErr := m.checkMerge(ctx, guestID, accountID)
+	gone := false
+	switch {
+	case errors.Is(guestErr, ErrNotFound) && targetErr == nil && m.goneGuest(ctx, guestID, sessionProof):
+		gone = true // deleted before: move what is left, nothing to delete
+	case guestErr != nil:
+		return res, guestErr
+	case targetErr != nil:
+		return res, targetErr
 	}
-	res.Merged.Items = MergeItems(res.Merged.Items, late.Items, SumQuantities)
+	for _, d := range m.data {
+		n, err := m.moveStore(ctx, d, guestID, accountID, &res.Merged)
+		if err != nil {
+			res.Stores = append(res.Stores, StoreMove{Store: d.name})
+			return res, errorf("move guest data in store %q: %w", d.name, err)
+		}
+		res.Stores = append(res.Stores, StoreMove{Store: d.name, Moved: true, Records: n})
+	}
+	if !gone {
+		if err := m.deleteGuest(ctx, guestID); err != nil {
+			return res, err
+		}
+	}
+	res.GuestDeleted = true
+	for i, d := range m.data {
+		if d.retirer != nil {
+			continue
+		}
+		n, err := m.moveStore(ctx, d, guestID, accountID, &res.Merged)
+		if err != nil {
+			return res, errorf("move late guest data in store %q: %w", d.name, err)
+		}
+		res.Stores[i].Records += n
+	}
+	if gone && !slices.ContainsFunc(res.Stores, func(sm StoreMove) bool { return sm.Records > 0 }) {
+		// A repeat after a completed merge: nothing was left behind.
+		return res, fmt.Errorf("%w: guest %s was already deleted; nothing was left to move", ErrNotFound, guestID)
+	}
 	return res, nil
 }
 
-// requireGuest returns the user's guest tags; ErrNotGuest when it exists
-// without one, and ErrNotFound when it does not exist (GetUserByID, only on
-// that failure path). A tag can outlive an upgrade that was not atomic —
-// with WithLegacyMetadata, or the official demo's upgrade, which leaves its
-// daily GUEST_YY_MM_DD key behind when its last call fails — so then it
-// also reads the user (GetUserByID) and refuses one with a password or a
-// verified e-mail. Callers hold the guest's lock.
-func (m *Manager) requireGuest(ctx context.Context, userID string) ([]guestTag, error) {
-	tags, _, err := m.guestTags(ctx, userID)
+// moveStore moves guestID's data in one store and returns how many
+// records moved; for the cart store it also adds the moved lines to cart.
+func (m *Manager) moveStore(ctx context.Context, d dataStore, guestID, accountID string, cart *Cart) (int, error) {
+	c, ok := d.data.(cartData)
+	if !ok {
+		r, err := d.data.MoveGuest(ctx, guestID, accountID)
+		return r.Records, err
+	}
+	moved, err := c.merge(ctx, guestID, accountID)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
-	if len(tags) > 0 && !m.cfg.legacyMetadata && !slices.ContainsFunc(tags, func(t guestTag) bool { return isDailyTagKey(t.Key) }) {
-		return tags, nil
-	}
-	var resp zitadel.GetUserByIDResponse
-	if err := m.call(zitadel.Idempotent(ctx), zitadel.MethodGetUserByID, zitadel.UserIDRequest{UserID: userID}, &resp); err != nil {
-		return nil, err
-	}
-	if len(tags) == 0 || resp.User == nil || registered(*resp.User) {
-		return nil, fmt.Errorf("%w: %s", ErrNotGuest, userID)
-	}
-	return tags, nil
+	cart.Owner = guestID
+	cart.Items = MergeItems(cart.Items, moved.Items, SumQuantities)
+	return len(moved.Items), nil
 }
 
-// registered reports whether u shows signs of a registered user that a
-// guest never has: a machine user, a password, or a verified e-mail. The
-// SDK never deletes or changes such a user, tag or not (a tag can outlive
-// an upgrade with WithLegacyMetadata, or the official demo's upgrade).
-func registered(u zitadel.User) bool {
-	if u.Human == nil {
-		return true
+// checkMerge runs step 1 of MergeInto: the guest's tag and the target
+// account, read concurrently.
+func (m *Manager) checkMerge(ctx context.Context, guestID, accountID string) (guestErr, targetErr error) {
+	var wg sync.WaitGroup
+	wg.Go(func() { _, guestErr = m.requireGuest(ctx, guestID) })
+	wg.Go(func() { targetErr = m.requireAccount(ctx, accountID) })
+	wg.Wait()
+	return guestErr, targetErr
+}
+
+// requireAccount checks that the target of a merge exists and is no
+// guest (GetUserByID and ListUserMetadata, concurrently): a tagged user
+// without the signs of a registered one is a guest.
+func (m *Manager) requireAccount(ctx context.Context, accountID string) error {
+	var resp zitadel.GetUserByIDResponse
+	var userErr, tagErr error
+	var tags []guestTag
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		userErr = m.call(zitadel.Idempotent(ctx), zitadel.MethodGetUserByID, zitadel.UserIDRequest{UserID: accountID}, &resp)
+	})
+	wg.Go(func() { tags, _, tagErr = m.guestTags(ctx, accountID) })
+	wg.Wait()
+	switch {
+	case userErr != nil:
+		return fmt.Errorf("%w (merge target %s)", userErr, accountID)
+	case resp.User == nil:
+		return fmt.Errorf("%w: merge target %s", ErrNotFound, accountID)
+	case tagErr != nil:
+		return fmt.Errorf("%w (merge target %s)", tagErr, accountID)
+	case len(tags) > 0 && !m.registered(*resp.User):
+		return fmt.Errorf("%w: %s", ErrTargetIsGuest, accountID)
 	}
-	return !u.Human.PasswordChanged.IsZero() || u.Human.Email != nil && u.Human.Email.IsVerified
+	return nil
 }
 
 // deleteUser deletes a user the caller has just found to be a guest; a

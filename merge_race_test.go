@@ -3,6 +3,7 @@ package shadow_test
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -84,15 +85,16 @@ func TestConcurrentMergesOfOneGuest(t *testing.T) {
 }
 
 // TestMergeIntoRacingAdds: units added to the guest's cart while MergeInto
-// runs end up in the user's cart or, if added after it finished, in the
-// guest's; none vanishes.
+// runs either land before the merge and reach the user, or fail with
+// ErrOwnerRetired (the store retired the guest with the merge); none is
+// left under the deleted guest.
 func TestMergeIntoRacingAdds(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	g := e.provision(t)
 	user := e.addCustomer(t, "buyer@example.com")
 	addItems(t, e, g.ID, shadow.Item{SKU: "mug", Quantity: 1})
-	var added atomic.Int64
+	var added, refused atomic.Int64
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	go func() {
@@ -103,29 +105,36 @@ func TestMergeIntoRacingAdds(t *testing.T) {
 				return
 			default:
 			}
-			if err := e.store.Add(t.Context(), g.ID, shadow.Item{SKU: "mug", Quantity: 1}); err != nil {
+			err := e.store.Add(t.Context(), g.ID, shadow.Item{SKU: "mug", Quantity: 1})
+			switch {
+			case err == nil:
+				added.Add(1)
+			case errors.Is(err, shadow.ErrOwnerRetired):
+				refused.Add(1)
+			default:
 				t.Error(err)
 				return
 			}
-			added.Add(1)
 		}
 	}()
 	if _, err := e.mgr.MergeInto(t.Context(), g.ID, user); err != nil {
 		t.Fatal(err)
 	}
-	close(stop)
-	<-done
-	total := 0
-	for _, owner := range []string{user, g.ID} {
-		for _, it := range cartOf(t, e, owner) {
-			total += it.Quantity
+	for refused.Load() == 0 { // an Add after the merge is refused
+		select {
+		case <-done:
+			t.Fatal("the adding goroutine stopped")
+		default:
+			runtime.Gosched()
 		}
 	}
-	if want := 1 + int(added.Load()); total != want {
-		t.Errorf("%d units across both carts, want %d", total, want)
+	close(stop)
+	<-done
+	if c := cartOf(t, e, g.ID); len(c) != 0 {
+		t.Errorf("guest's cart after the merge = %v, want none: late Adds must fail, not strand", c)
 	}
-	if cartOf(t, e, user)[0].Quantity < 1 {
-		t.Error("the user got nothing")
+	if got, want := cartOf(t, e, user)[0].Quantity, 1+int(added.Load()); got != want {
+		t.Errorf("user has %d units, want the %d added to the guest", got, want)
 	}
 }
 

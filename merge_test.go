@@ -41,7 +41,7 @@ func TestMergeIntoMovesCartAndDeletesGuest(t *testing.T) {
 	if err != nil {
 		t.Fatalf("MergeInto: %v", err)
 	}
-	if diff := cmp.Diff(map[string]int{"ListUserMetadata": 1, "DeleteUser": 1}, e.calls()); diff != "" {
+	if diff := cmp.Diff(map[string]int{"ListUserMetadata": 2, "GetUserByID": 2, "DeleteUser": 1}, e.calls()); diff != "" {
 		t.Errorf("round trips (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff([]shadow.Item{{SKU: "mug", Quantity: 3}, {SKU: "tee", Quantity: 1}}, cartOf(t, e, user)); diff != "" {
@@ -128,8 +128,12 @@ func TestMergeIntoConvergesAfterDeleteFailure(t *testing.T) {
 	if diff := cmp.Diff([]shadow.Item{{SKU: "mug", Quantity: 2}}, cartOf(t, e, user)); diff != "" {
 		t.Errorf("cart (-want +got):\n%s", diff)
 	}
+	// A repeat after the merge completed: nothing was left, so ErrNotFound.
 	if _, err := e.mgr.MergeInto(t.Context(), g.ID, user); !errors.Is(err, shadow.ErrNotFound) {
-		t.Errorf("MergeInto of a deleted guest = %v, want ErrNotFound", err)
+		t.Errorf("MergeInto of a guest deleted by an earlier merge = %v, want ErrNotFound", err)
+	}
+	if _, err := e.mgr.MergeInto(t.Context(), "0123456789abcdef0123456789abcdef", user); !errors.Is(err, shadow.ErrNotFound) {
+		t.Errorf("MergeInto of an id that never existed = %v, want ErrNotFound", err)
 	}
 }
 

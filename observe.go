@@ -25,7 +25,7 @@ const (
 type Event struct {
 	Kind     EventKind
 	GuestID  string        // the guest concerned, when there is one
-	UserID   string        // the account merged into (EventMerged)
+	UserID   string        // the surviving account: merged into (EventMerged), the same id (EventUpgraded)
 	Duration time.Duration // wall time of the operation
 	Err      error         // nil on success
 	Sweep    *SweepReport  // EventSweepDone only
@@ -87,10 +87,12 @@ func (m *Manager) log() *slog.Logger {
 	return m.cfg.logger
 }
 
-// emit ends the operation begun in ctx, logs e with ctx (so log handlers
-// can correlate it with the trace) and hands it to the observer.
+// emit ends the operation begun in ctx, records the guests whose events
+// say they ended (tombstones), logs e with ctx (so log handlers can
+// correlate it with the trace) and hands it to the observer.
 func (m *Manager) emit(ctx context.Context, e Event) {
 	m.endTrace(ctx, e)
+	m.buryOnEvent(e)
 	if l := m.cfg.logger; l != nil {
 		level, msg := slog.LevelDebug, "shadow: "+string(e.Kind)
 		attrs := []slog.Attr{slog.Duration("duration", e.Duration)}

@@ -31,6 +31,7 @@ type config struct {
 	tokens          oauth2.TokenSource
 	retryClient     *retryablehttp.Client
 	store           CartStore
+	data            []namedData
 	codec           SessionCodec
 	sessionKeys     []SessionKey
 	httpClient      *http.Client
@@ -41,7 +42,9 @@ type config struct {
 	guestName       [2]string
 	mergePolicy     MergePolicy
 	sessionLifetime time.Duration
+	idleTimeout     time.Duration
 	renewBefore     time.Duration
+	trustedOrigins  []string
 	cookieName      string
 	insecureCookies bool
 	retry           RetryOptions
@@ -72,8 +75,13 @@ const (
 	DefaultEmailDomain = "guest.invalid"
 	// DefaultTagKey is the metadata key of the guest tag.
 	DefaultTagKey = "GUEST_CREATED_AT"
-	// DefaultSessionLifetime is how long a guest's cookie lives: 30 days.
-	DefaultSessionLifetime = 30 * 24 * time.Hour
+	// DefaultSessionLifetime is the absolute lifetime of a session, however
+	// active: 400 days, the longest Max-Age browsers keep (RFC 6265bis
+	// §5.6.2).
+	DefaultSessionLifetime = 400 * 24 * time.Hour
+	// DefaultIdleTimeout is how long a session lives past its last
+	// activity: 30 days.
+	DefaultIdleTimeout = 30 * 24 * time.Hour
 	// DefaultRenewBefore is how long before its expiry a guest token is
 	// renewed: 5 minutes.
 	DefaultRenewBefore = 5 * time.Minute
@@ -138,7 +146,12 @@ func WithClientKey(keyFileJSON []byte) Option {
 func WithCredentials(cr Credentials) Option { return func(c *config) { c.creds = cr } }
 
 // WithCartStore sets where carts live (memstore for tests, pgstore in
-// production). Required: there is no silent in-memory default.
+// production). It is optional: an app without carts configures none, and
+// other data a guest owns comes with WithGuestData. MergeInto merges the
+// cart with the policy of WithMergePolicy (CartStore.Merge, or
+// CartRetirer.MergeGuest when the store has it) and Sweep deletes it
+// (CartStore.Delete, or CartRetirer.DeleteGuest); the store appears as
+// CartStoreName in MergeResult.Stores.
 func WithCartStore(s CartStore) Option { return func(c *config) { c.store = s } }
 
 // WithSessionKeys makes the default [JWECodec] seal cookies with primary
@@ -194,8 +207,27 @@ func WithDailyTags() Option { return func(c *config) { c.dailyTags = true } }
 // (default SumQuantities).
 func WithMergePolicy(p MergePolicy) Option { return func(c *config) { c.mergePolicy = p } }
 
-// WithSessionLifetime sets how long a guest session cookie lives (default 30 days).
+// WithSessionLifetime sets the absolute lifetime of a session, counted
+// from its creation and not extended by activity (default 400 days, like
+// scs's Lifetime). See WithIdleTimeout for the sliding limit.
 func WithSessionLifetime(d time.Duration) Option { return func(c *config) { c.sessionLifetime = d } }
+
+// WithIdleTimeout sets how long a session lives past its last activity
+// (default 30 days, like scs's IdleTimeout). The Middleware re-seals the
+// cookie of an active visitor at most every few minutes (the idle timeout
+// divided by 8, at most 5 minutes), which moves its Max-Age, and records
+// the guest's activity in the data stores that keep it ([ActivityRecorder])
+// so that SweepOptions.IdleFor measures real activity. Sweep's
+// AllowLiveSessions guard and PruneRetired's retention are measured
+// against it: an unused cookie dies with it.
+func WithIdleTimeout(d time.Duration) Option { return func(c *config) { c.idleTimeout = d } }
+
+// WithTrustedOrigins names origins ("https://shop.example", scheme, host and
+// optional port) whose cross-site unsafe requests EnsureGuest and
+// GuestRequired accept; see [ErrCrossSite].
+func WithTrustedOrigins(origins ...string) Option {
+	return func(c *config) { c.trustedOrigins = append(c.trustedOrigins, origins...) }
+}
 
 // WithRenewBefore sets how long before its expiry a guest token is renewed
 // by re-impersonation (default 5 minutes).
@@ -229,6 +261,7 @@ func newConfig(issuer string, opts []Option) (config, error) {
 		guestName:       [2]string{"Guest", "User"},
 		mergePolicy:     SumQuantities,
 		sessionLifetime: DefaultSessionLifetime,
+		idleTimeout:     DefaultIdleTimeout,
 		renewBefore:     DefaultRenewBefore,
 		retry:           RetryOptions{MaxAttempts: 4, MinWait: 100 * time.Millisecond, MaxWait: 5 * time.Second},
 	}
@@ -261,9 +294,7 @@ func newConfig(issuer string, opts []Option) (config, error) {
 	case c.creds.source == nil:
 		bad("WithCredentials is required (for example shadow.PAT(token))")
 	}
-	if c.store == nil {
-		bad("WithCartStore is required (memstore.New() for tests)")
-	}
+	errs = append(errs, checkDataStores(c.store, c.data)...)
 	for i, k := range c.sessionKeys {
 		if len(k.key) == 0 {
 			bad("session key %d is empty; build keys with NewSessionKey or SessionKeyFromPassphrase", i)
@@ -296,8 +327,16 @@ func newConfig(issuer string, opts []Option) (config, error) {
 	if c.sessionLifetime <= 0 {
 		bad("WithSessionLifetime: %v must be positive", c.sessionLifetime)
 	}
+	if c.idleTimeout <= 0 {
+		bad("WithIdleTimeout: %v must be positive", c.idleTimeout)
+	}
 	if c.renewBefore < 0 {
 		bad("WithRenewBefore: %v must not be negative", c.renewBefore)
+	}
+	for _, o := range c.trustedOrigins {
+		if err := http.NewCrossOriginProtection().AddTrustedOrigin(o); err != nil {
+			bad("WithTrustedOrigins: %v", err)
+		}
 	}
 	if c.cookieName == "" {
 		c.cookieName = DefaultCookieName
@@ -394,6 +433,13 @@ func (c *config) tokenClient() *zitadel.Client {
 	return &zitadel.Client{BaseURL: c.issuer, HTTP: c.retryClient, UserAgent: userAgent}
 }
 
+// ErrInsecureIssuer is returned (wrapped, with the issuer) by New and
+// NewVerifier for an http:// issuer whose host is not loopback. ZITADEL is
+// reached over https; plain http is accepted only for 127.0.0.0/8, ::1 and
+// localhost, such as a local ZITADEL or zitadeltest.WithPlainHTTP, where no
+// token crosses a network.
+var ErrInsecureIssuer = errors.New("shadow: issuer must use https (plain http only on loopback: 127.0.0.0/8, ::1, localhost)")
+
 func checkIssuer(issuer string) error {
 	u, err := url.Parse(issuer)
 	if err != nil || issuer == "" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
@@ -402,11 +448,15 @@ func checkIssuer(issuer string) error {
 	if u.Scheme == "https" || u.Scheme == "http" && isLoopback(u.Hostname()) {
 		return nil
 	}
-	return fmt.Errorf("shadow: issuer %q must use https (http only for localhost)", issuer)
+	return fmt.Errorf("%w: %q", ErrInsecureIssuer, issuer)
 }
 
+// isLoopback reports whether host names this machine: localhost or an
+// address in 127.0.0.0/8 or ::1. Other names that resolve to loopback (such
+// as *.localhost or nip.io names) are not trusted: their resolution is not
+// ours to check.
 func isLoopback(host string) bool {
-	if host == "localhost" {
+	if strings.EqualFold(host, "localhost") {
 		return true
 	}
 	ip := net.ParseIP(host)

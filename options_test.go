@@ -21,7 +21,7 @@ func TestNewReportsEveryProblemAtOnce(t *testing.T) {
 		t.Fatal("New accepted an invalid configuration")
 	}
 	for _, want := range []string{"https", "WithOrganization", "PAT: empty token",
-		"WithCartStore", "WithGuestEmailDomain", "WithCookieName", "WithSessionLifetime"} {
+		"WithGuestEmailDomain", "WithCookieName", "WithSessionLifetime"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not mention %q:\n%v", want, err)
 		}

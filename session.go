@@ -14,18 +14,45 @@ import (
 	"github.com/go-jose/go-jose/v4"
 )
 
-// Session is what the guest's cookie carries, sealed by a [SessionCodec].
+// Session is what the session cookie carries, sealed by a [SessionCodec]:
+// a guest's session (GuestID set) or, written by the app after its own
+// login, a signed-in user's (UserID set), never both.
 type Session struct {
 	// GuestID is the ZITADEL user id of the guest. It comes only from the
 	// SDK (Provision) and from a sealed cookie, never from request input.
 	GuestID string
+	// UserID is the ZITADEL user id ("sub") of a signed-in user, set by the
+	// app when it reuses the sealed cookie for its own logins. The cookie
+	// helpers neither renew nor impersonate such a session; GuestRequired
+	// and EnsureGuest let it through without creating a guest.
+	UserID string
 	// Token is the guest's impersonation token. The cookie helpers ask
 	// ZITADEL for an access token only: no ID token, which the cookie could
 	// not afford (4096 bytes) and the app does not need.
 	Token Token
-	// Expiry is the end of the session; the cookie's Max-Age runs to it and
-	// the codec rejects the value after it.
+	// Expiry is the absolute end of the session (WithSessionLifetime from
+	// its start); the codec rejects the value after it. Activity does not
+	// move it; the idle timeout (WithIdleTimeout) may end the session
+	// earlier.
 	Expiry time.Time
+	// Seen is when the value was sealed: the session's last activity as
+	// the cookie knows it, refreshed by the Middleware at most every
+	// few minutes (see WithIdleTimeout). Decode sets it ("iat"); Encode
+	// ignores it and seals the current time. Zero from codecs that do not
+	// report it.
+	Seen time.Time
+}
+
+// SignedIn reports whether s is a signed-in user's session (UserID set).
+func (s Session) SignedIn() bool { return s.UserID != "" }
+
+// Subject is the ZITADEL user id the session acts for: UserID when signed
+// in, else GuestID.
+func (s Session) Subject() string {
+	if s.UserID != "" {
+		return s.UserID
+	}
+	return s.GuestID
 }
 
 // SessionCodec seals a Session into a cookie value and opens it again.
@@ -86,7 +113,8 @@ func SessionKeyFromPassphrase(passphrase string) (SessionKey, error) {
 // JWECodec is the default [SessionCodec]: a JWE in compact serialization
 // (RFC 7516) with "alg":"dir" and "enc":"A256GCM", whose header names the
 // key by "kid" and whose plaintext is a JWT claims set: "aud" the cookie
-// name, "sub" the guest id, "iat" and "exp", and "tok" the guest token.
+// name, "sub" the guest id or "uid" a signed-in user's id, "iat" and "exp",
+// and "tok" the token.
 // Any JOSE library holding the key can open it.
 //
 // Values are sealed with the primary key and opened with the primary or any
@@ -139,7 +167,8 @@ func NewJWECodec(primary SessionKey, previous []SessionKey, opts ...CodecOption)
 // sessionClaims is the JWT claims set sealed in the JWE.
 type sessionClaims struct {
 	Audience string       `json:"aud"`
-	Subject  string       `json:"sub"`
+	Subject  string       `json:"sub,omitempty"`
+	UserID   string       `json:"uid,omitempty"`
 	IssuedAt int64        `json:"iat"`
 	Expiry   int64        `json:"exp"`
 	Token    sessionToken `json:"tok"`
@@ -157,18 +186,18 @@ type sessionToken struct {
 // clockSkew is how far in the future an "iat" may lie (another replica's clock).
 const clockSkew = time.Minute
 
-// Encode seals s for the cookie called name. It fails for an empty
-// GuestID, a zero or past Expiry, and with [ErrSessionTooLarge] when name
+// Encode seals s for the cookie called name. It fails unless exactly one
+// of GuestID and UserID is set, for a zero or past Expiry, and with [ErrSessionTooLarge] when name
 // and value exceed [MaxCookieBytes].
 func (c *JWECodec) Encode(name string, s Session) (string, error) {
 	now := c.now()
 	switch {
-	case s.GuestID == "":
-		return "", errors.New("shadow: session without guest id")
+	case (s.GuestID == "") == (s.UserID == ""):
+		return "", errors.New("shadow: a session needs exactly one of GuestID and UserID")
 	case !s.Expiry.After(now):
 		return "", errors.New("shadow: session expiry must lie in the future")
 	}
-	claims := sessionClaims{Audience: name, Subject: s.GuestID, IssuedAt: now.Unix(), Expiry: s.Expiry.Unix(),
+	claims := sessionClaims{Audience: name, Subject: s.GuestID, UserID: s.UserID, IssuedAt: now.Unix(), Expiry: s.Expiry.Unix(),
 		Token: sessionToken{AccessToken: s.Token.AccessToken, IDToken: s.Token.IDToken, TokenType: s.Token.TokenType,
 			IssuedTokenType: s.Token.IssuedTokenType, Scope: s.Token.Scope, Expiry: unixOrZero(s.Token.Expiry)}}
 	plain, err := json.Marshal(claims)
@@ -214,6 +243,8 @@ func (c *JWECodec) Decode(name, value string) (Session, error) {
 	t := cl.Token
 	return Session{
 		GuestID: cl.Subject,
+		UserID:  cl.UserID,
+		Seen:    time.Unix(cl.IssuedAt, 0),
 		Token: Token{AccessToken: t.AccessToken, IDToken: t.IDToken, TokenType: t.TokenType,
 			IssuedTokenType: t.IssuedTokenType, Scope: t.Scope, Expiry: timeOrZero(t.Expiry)},
 		Expiry: time.Unix(cl.Expiry, 0),
@@ -253,8 +284,8 @@ func (c *JWECodec) check(name string, cl sessionClaims) error {
 	switch {
 	case cl.Audience != name:
 		return fmt.Errorf("%w: sealed for another cookie", ErrInvalidSession)
-	case cl.Subject == "":
-		return fmt.Errorf("%w: no guest id", ErrInvalidSession)
+	case (cl.Subject == "") == (cl.UserID == ""):
+		return fmt.Errorf("%w: not exactly one of guest and user id", ErrInvalidSession)
 	case !now.Before(time.Unix(cl.Expiry, 0)):
 		return fmt.Errorf("%w: expired", ErrInvalidSession)
 	case time.Unix(cl.IssuedAt, 0).After(now.Add(clockSkew)):

@@ -97,6 +97,8 @@ func (s *claimScanner) claims(cl *sessionClaims) bool {
 			cl.Audience, ok = s.str()
 		case "sub":
 			cl.Subject, ok = s.str()
+		case "uid":
+			cl.UserID, ok = s.str()
 		case "iat":
 			cl.IssuedAt, ok = s.int()
 		case "exp":

@@ -2,6 +2,7 @@ package shadow
 
 import (
 	"context"
+	"net/http"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -59,23 +60,32 @@ type Manager struct {
 	cfg     config
 	api     *zitadel.Client
 	codec   SessionCodec
-	store   CartStore
+	data    []dataStore // stores of data guests own, the cart store first
 	limiter *limiter
 
 	flights  singleflight.Group // provisioning, by browser key
 	renewals singleflight.Group // token renewal, by guest id
+	renewed  renewalMemory      // last renewal per guest, shared by the process
+	renewLim *limiter           // renewals per client
 	recent   recentSessions
 	guests   guestLocks // per-guest lock of Upgrade, MergeInto and Sweep
 	lag      lagMonitor // when ZITADEL's projection last lagged
 	pool     *guestPool // nil without WithGuestPool
+	tombs    tombstones // guests seen to end: no session of theirs is a guest session
+	cop      *http.CrossOriginProtection
+
+	active activityMemory // last activity write per guest
+
+	hasRetirer  bool // some store retires owners: the shared ended-guest check
+	hasActivity bool // some store keeps activity
 }
 
 // New builds a Manager for the ZITADEL instance at issuer (for example
-// "https://my-instance.zitadel.cloud"). The options WithOrganization,
-// WithCredentials and WithCartStore are required; Impersonate and the
-// cookie helpers also need WithClientID, and the cookie helpers
-// WithSessionKeys or WithSessionCodec (a Manager that only sweeps needs
-// neither). Every invalid or
+// "https://my-instance.zitadel.cloud"). The options WithOrganization
+// and WithCredentials are required; the stores of data guests own
+// (WithCartStore, WithGuestData) are optional; Impersonate and the cookie
+// helpers also need WithClientID, and the cookie helpers WithSessionKeys or
+// WithSessionCodec (a Manager that only sweeps needs neither). Every invalid or
 // missing option is reported at once, joined in one error. New makes no
 // network call.
 func New(issuer string, opts ...Option) (*Manager, error) {
@@ -83,11 +93,22 @@ func New(issuer string, opts ...Option) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Manager{cfg: cfg, codec: cfg.codec, store: cfg.store, limiter: newLimiter(cfg.limits)}
+	m := &Manager{cfg: cfg, codec: cfg.codec, data: dataStores(cfg.store, cfg.mergePolicy, cfg.data), limiter: newLimiter(cfg.limits, 10, 5)}
+	m.renewLim = newLimiter(ProvisionLimits{PerClientPerMinute: cfg.limits.RenewalsPerClientPerMinute,
+		PerClientBurst: cfg.limits.RenewalBurst, GlobalPerMinute: -1, ClientKey: cfg.limits.ClientKey},
+		defaultRenewalsPerClientPerMinute, defaultRenewalBurst)
+	m.cop = http.NewCrossOriginProtection()
+	for _, o := range cfg.trustedOrigins {
+		_ = m.cop.AddTrustedOrigin(o) // checked in newConfig
+	}
+	for _, d := range m.data {
+		m.hasRetirer = m.hasRetirer || d.retirer != nil
+		m.hasActivity = m.hasActivity || d.activity != nil
+	}
 	m.api = &zitadel.Client{BaseURL: cfg.issuer, HTTP: cfg.retryClient, Bearer: m.cfg.bearer, UserAgent: userAgent}
 	if m.codec == nil && len(cfg.sessionKeys) > 0 {
 		m.codec, err = NewJWECodec(cfg.sessionKeys[0], cfg.sessionKeys[1:], WithCodecClock(cfg.now),
-			WithMaxAge(cfg.sessionLifetime))
+			WithMaxAge(cfg.idleTimeout))
 		if err != nil {
 			return nil, err
 		}

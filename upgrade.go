@@ -30,6 +30,11 @@ const (
 
 // UpgradeResult is what Upgrade reports.
 type UpgradeResult struct {
+	// GuestID is the guest upgraded and AccountID the account that
+	// survives it: the same user id, since Upgrade works in place. Apps
+	// alias analytics ids by them as for MergeResult
+	// (docs/identity-stitching.md).
+	GuestID, AccountID string
 	// EmailCode is the verification code when Profile.Verification is
 	// ReturnCode; empty otherwise.
 	EmailCode string
@@ -69,19 +74,21 @@ type UpgradeResult struct {
 // unmet complexity rules; [*APIError] for other refusals, after which the
 // user is unchanged. [ErrUnavailable] means ZITADEL's answer was lost: the
 // upgrade may or may not have happened (it is all or nothing), and trying
-// again tells which (ErrNotGuest once it did).
+// again tells which (ErrNotGuest once it did); Upgrade reads the user once
+// then, and if it is registered, the guest's old sessions end at once.
 func (m *Manager) Upgrade(ctx context.Context, guestID string, p Profile) (res UpgradeResult, err error) {
 	start := time.Now()
+	res.GuestID, res.AccountID = guestID, guestID
 	ctx = m.begin(ctx, EventUpgraded)
 	defer func() {
-		m.emit(ctx, Event{Kind: EventUpgraded, GuestID: guestID, Duration: time.Since(start), Err: err})
+		m.emit(ctx, Event{Kind: EventUpgraded, GuestID: guestID, UserID: guestID, Duration: time.Since(start), Err: err})
 	}()
 	if guestID == "" {
-		return UpgradeResult{}, errors.New("shadow: Upgrade: empty guest id")
+		return res, errors.New("shadow: Upgrade: empty guest id")
 	}
 	email, err := checkProfile(p)
 	if err != nil {
-		return UpgradeResult{}, err
+		return res, err
 	}
 	resp, err := m.upgradeInPlace(ctx, guestID, upgradeRequest(guestID, email, p), p.Password)
 	if resp.EmailCode != nil {
@@ -117,6 +124,9 @@ func (m *Manager) upgradeInPlace(ctx context.Context, guestID string, req zitade
 		return zitadel.UpdateUserResponse{}, errorf("%w: %w", ErrEmailTaken, err)
 	case password != "" && isPasswordRejection(err):
 		return zitadel.UpdateUserResponse{}, m.passwordPolicyError(ctx, password, err)
+	case errors.Is(err, ErrUnavailable):
+		m.buryIfUpgraded(ctx, guestID)
+		return zitadel.UpdateUserResponse{}, err
 	case err != nil:
 		return zitadel.UpdateUserResponse{}, err
 	}
@@ -253,6 +263,9 @@ type PasswordlessProfile struct {
 // PasswordlessResult holds the codes UpgradeWithoutPassword returns with
 // ReturnCode.
 type PasswordlessResult struct {
+	// GuestID is the guest upgraded and AccountID the account that
+	// survives it: the same user id, as for UpgradeResult.
+	GuestID, AccountID string
 	// InviteCode is the invite code (InviteCode with ReturnCode).
 	InviteCode string
 	// PasskeyCodeID and PasskeyCode are the passkey registration code
@@ -301,12 +314,13 @@ func (e credentialError) Unwrap() error        { return e.cause }
 // upgraded but the code could not be created. Safe for concurrent use.
 func (m *Manager) UpgradeWithoutPassword(ctx context.Context, guestID string, p PasswordlessProfile) (res PasswordlessResult, err error) {
 	start := time.Now()
+	res.GuestID, res.AccountID = guestID, guestID
 	ctx = m.begin(ctx, EventUpgraded)
 	defer func() {
-		m.emit(ctx, Event{Kind: EventUpgraded, GuestID: guestID, Duration: time.Since(start), Err: err})
+		m.emit(ctx, Event{Kind: EventUpgraded, GuestID: guestID, UserID: guestID, Duration: time.Since(start), Err: err})
 	}()
 	if guestID == "" {
-		return PasswordlessResult{}, errors.New("shadow: UpgradeWithoutPassword: empty guest id")
+		return res, errors.New("shadow: UpgradeWithoutPassword: empty guest id")
 	}
 	email, problems := checkIdentity(p.GivenName, p.FamilyName, p.Email)
 	if p.Credential != InviteCode && p.Credential != PasskeyLink {
@@ -319,7 +333,7 @@ func (m *Manager) UpgradeWithoutPassword(ctx context.Context, guestID string, p 
 		problems = append(problems, "URL template and application name must be at most 200 characters")
 	}
 	if len(problems) > 0 {
-		return PasswordlessResult{}, fmt.Errorf("%w: %s", ErrInvalidProfile, strings.Join(problems, "; "))
+		return res, fmt.Errorf("%w: %s", ErrInvalidProfile, strings.Join(problems, "; "))
 	}
 	verification := p.Verification
 	if p.Credential == InviteCode {
@@ -332,7 +346,7 @@ func (m *Manager) UpgradeWithoutPassword(ctx context.Context, guestID string, p 
 	req.Human.Password = nil
 	resp, err := m.upgradeInPlace(ctx, guestID, req, "")
 	if err != nil && !errors.Is(err, ErrTagNotRemoved) {
-		return PasswordlessResult{}, err
+		return res, err
 	}
 	if resp.EmailCode != nil && p.Credential == PasskeyLink {
 		res.EmailCode = *resp.EmailCode
@@ -382,4 +396,16 @@ func (m *Manager) createFirstCredential(ctx context.Context, userID string, p Pa
 		res.InviteCode = *resp.InviteCode
 	}
 	return nil
+}
+
+// buryIfUpgraded runs after an UpdateUser whose answer was lost: when the
+// user now reads as registered, the upgrade happened, and the guest's old
+// sessions end at once (docs/architecture.md invariant 6) although the
+// caller reports the ambiguity. One GetUserByID, on its own short timeout.
+func (m *Manager) buryIfUpgraded(ctx context.Context, guestID string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if errors.Is(m.refuseRegistered(ctx, guestID), ErrNotGuest) {
+		m.tombs.bury(guestID, EndUpgraded, m.now(), m.cfg.idleTimeout)
+	}
 }

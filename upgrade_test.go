@@ -22,7 +22,7 @@ func TestUpgradeTurnsGuestIntoUser(t *testing.T) {
 	if _, err := e.mgr.Upgrade(t.Context(), g.ID, goodProfile); err != nil {
 		t.Fatalf("Upgrade: %v", err)
 	}
-	if diff := cmp.Diff(map[string]int{"ListUserMetadata": 1, "UpdateUser": 1}, e.calls()); diff != "" {
+	if diff := cmp.Diff(map[string]int{"GetUserByID": 1, "ListUserMetadata": 1, "UpdateUser": 1}, e.calls()); diff != "" {
 		t.Errorf("round trips (-want +got):\n%s", diff)
 	}
 	u := e.user(t, g.ID)

@@ -152,8 +152,10 @@ func NewVerifier(issuer string, opts ...VerifierOption) (*Verifier, error) {
 
 // Verifier returns a Verifier for tokens of the Manager's issuer, using
 // its HTTP client (so JWKS fetches draw from the egress budget), its guest
-// tag key and its clock (WithClock); audience defaults to the Manager's
-// client id. opts override these.
+// tag key and its clock (WithClock). Without WithAudience it accepts
+// tokens naming the Manager's client id or, with WithProjectID, its
+// project id (guest tokens of key-file and client-credentials actors name
+// only the project).
 func (m *Manager) Verifier(opts ...VerifierOption) (*Verifier, error) {
 	base := []VerifierOption{WithVerifierHTTPClient(m.cfg.httpClient), WithVerifierTagKey(m.cfg.tagKey),
 		WithVerifierClock(m.cfg.now)}
@@ -162,7 +164,14 @@ func (m *Manager) Verifier(opts ...VerifierOption) (*Verifier, error) {
 		o(&probe)
 	}
 	if len(probe.audience) == 0 {
-		base = append(base, WithAudience(m.cfg.clientID))
+		// Guest tokens name the exchanging application; with a key-file or
+		// client-credentials actor they name only the project (its audience
+		// is what the actor asked for, docs/zitadel.md §5.5).
+		aud := []string{m.cfg.clientID}
+		if m.cfg.projectID != "" {
+			aud = append(aud, m.cfg.projectID)
+		}
+		base = append(base, WithAudience(aud...))
 	}
 	return NewVerifier(m.cfg.exactIssuer, append(base, opts...)...)
 }
@@ -305,6 +314,25 @@ func (a *audience) UnmarshalJSON(b []byte) error {
 // numericDate is a JWT NumericDate: seconds since the epoch, possibly
 // fractional (RFC 7519 §2).
 type numericDate float64
+
+// maxNumericDate is the latest NumericDate a token may carry: the end of
+// year 9999 UTC. Later values (1e300, 9.3e18) would overflow time.Time's
+// arithmetic and compare as if they lay in the past or the future at random.
+const maxNumericDate = 253402300799
+
+// UnmarshalJSON reads a JSON number and rejects values outside
+// [0, end of year 9999], so that no later comparison overflows.
+func (d *numericDate) UnmarshalJSON(b []byte) error {
+	var f float64
+	if err := json.Unmarshal(b, &f); err != nil {
+		return fmt.Errorf("NumericDate: %w", err)
+	}
+	if !(f >= 0 && f <= maxNumericDate) { // also false for NaN
+		return fmt.Errorf("NumericDate %s outside 0..%d", b, maxNumericDate)
+	}
+	*d = numericDate(f)
+	return nil
+}
 
 func (d *numericDate) time() time.Time {
 	if d == nil {

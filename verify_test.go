@@ -89,8 +89,11 @@ func sign(t testing.TB, k *rsa.PrivateKey, kid string, claims map[string]any) st
 			c[k] = v
 		}
 	}
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: k},
-		(&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", kid))
+	opts := (&jose.SignerOptions{}).WithType("JWT")
+	if kid != "" {
+		opts = opts.WithHeader("kid", kid)
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: k}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,6 +170,12 @@ func TestVerifierRejects(t *testing.T) {
 		"UnknownKey":        sign(t, keys[1], "k1", nil),
 		"WrongKeySameKid":   sign(t, keys[1], "k0", nil),
 		"Garbage":           "not.a.jwt",
+		// NumericDates that overflow time arithmetic (issue 10, finding 6).
+		"NotBeforeOverflow": sign(t, keys[0], "k0", map[string]any{"nbf": 1e300}),
+		"IssuedAtOverflow":  sign(t, keys[0], "k0", map[string]any{"iat": 9.3e18}),
+		"ExpiryOverflow":    sign(t, keys[0], "k0", map[string]any{"exp": 1e300}),
+		"NegativeExpiry":    sign(t, keys[0], "k0", map[string]any{"exp": -1}),
+		"ExpiryAsString":    sign(t, keys[0], "k0", map[string]any{"exp": "2099-01-01"}),
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -352,5 +361,31 @@ func TestVerifierOnFakeTokens(t *testing.T) {
 	e.clock.Advance(13 * time.Hour)
 	if _, err := v.Verify(t.Context(), tok.AccessToken); !errors.Is(err, shadow.ErrInvalidToken) {
 		t.Errorf("expired guest token = %v", err)
+	}
+}
+
+func TestVerifierKeyIDRequiredWithSeveralKeys(t *testing.T) {
+	t.Parallel()
+	keys := rsaKeys(t)
+	for _, tc := range []struct {
+		name   string
+		jwks   []jose.JSONWebKey
+		wantOK bool
+	}{
+		{"OneKey", []jose.JSONWebKey{publicJWK(keys[0], "k0")}, true},
+		{"TwoKeys", []jose.JSONWebKey{publicJWK(keys[1], "k1"), publicJWK(keys[0], "k0")}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := newJWKSServer(t, tc.jwks...)
+			v := newTestVerifier(t, srv.URL)
+			_, err := v.Verify(t.Context(), sign(t, keys[0], "", nil))
+			if tc.wantOK && err != nil {
+				t.Errorf("a token without kid and a single key: %v", err)
+			}
+			if !tc.wantOK && !errors.Is(err, shadow.ErrInvalidToken) {
+				t.Errorf("a token without kid and %d keys: %v, want ErrInvalidToken", len(tc.jwks), err)
+			}
+		})
 	}
 }

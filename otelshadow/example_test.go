@@ -61,6 +61,7 @@ func Example() {
 	}
 	// Output:
 	// ZITADEL CreateUser
+	// ZITADEL GetUserByID
 	// ZITADEL token
 	// shadow.Impersonate
 	// shadow.Provision

@@ -120,8 +120,11 @@ func TestLifecycleSpans(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{
-		"ZITADEL CreateUser", "ZITADEL DeleteUser", "ZITADEL ListUserMetadata", "ZITADEL token",
-		"shadow.DeleteGuest", "shadow.Impersonate", "shadow.MergeInto", "shadow.Provision",
+		// Impersonate reads the user concurrently with the exchange;
+		// MergeInto reads the guest (its user and its tag) and the target
+		// account (its user and its tag) concurrently, then deletes the guest.
+		"ZITADEL CreateUser", "ZITADEL DeleteUser", "ZITADEL GetUserByID", "ZITADEL GetUserByID", "ZITADEL GetUserByID", "ZITADEL ListUserMetadata",
+		"ZITADEL ListUserMetadata", "ZITADEL token", "shadow.DeleteGuest", "shadow.Impersonate", "shadow.MergeInto", "shadow.Provision",
 	}
 	if diff := cmp.Diff(want, r.names()); diff != "" {
 		t.Errorf("span names (-want +got):\n%s", diff)

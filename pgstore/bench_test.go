@@ -3,9 +3,12 @@ package pgstore_test
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/shadowaccounts/shadow"
 	"github.com/shadowaccounts/shadow/pgstore"
@@ -111,4 +114,52 @@ func reportLatency(b *testing.B, lat []time.Duration) {
 	}
 	b.ReportMetric(at(0.50), "p50-us")
 	b.ReportMetric(at(0.99), "p99-us")
+}
+
+// BenchmarkMoverMoveGuest moves a guest's 50-line cart (into a 50-line
+// cart sharing 25 SKUs) and 20 rows in each of two owner tables (10 of
+// them conflicting with the account's, resolved by KeepAccountRow) in one
+// transaction, reporting per-move latency percentiles. Filling is not
+// timed.
+func BenchmarkMoverMoveGuest(b *testing.B) {
+	carts, table := benchStore(b)
+	schema := strings.Trim(strings.Split(table, ".")[0], `"`)
+	var tables []pgstore.OwnerTable
+	for _, name := range []string{"widgets", "drafts"} {
+		t := pgx.Identifier{schema, name}.Sanitize()
+		exec(b, `CREATE TABLE `+t+` (owner text NOT NULL, item text NOT NULL, PRIMARY KEY (owner, item))`)
+		exec(b, `INSERT INTO `+t+` SELECT 'background-' || (g / 20), 'item-' || (g % 20) FROM generate_series(0, 19999) g`)
+		exec(b, `ANALYZE `+t)
+		tables = append(tables, pgstore.OwnerTable{Schema: schema, Name: name, Key: []string{"item"}})
+	}
+	m, err := pgstore.NewMover(testPool(b), pgstore.MoverConfig{Carts: carts, Tables: tables})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := m.Migrate(b.Context()); err != nil {
+		b.Fatal(err)
+	}
+	fillCart := `INSERT INTO ` + table + ` (owner, sku, quantity)
+		SELECT $1, 'sku-' || g, 1 + g % 3 FROM generate_series($2::int, $2::int + 49) g`
+	var lat []time.Duration
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		guest, user := fmt.Sprintf("guest-%d", i), fmt.Sprintf("user-%d", i)
+		exec(b, fillCart, guest, 0)
+		exec(b, fillCart, user, 25)
+		for _, t := range tables {
+			name := pgx.Identifier{schema, t.Name}.Sanitize()
+			exec(b, `INSERT INTO `+name+` SELECT $1, 'item-' || g FROM generate_series(0, 19) g`, guest)
+			exec(b, `INSERT INTO `+name+` SELECT $1, 'item-' || g FROM generate_series(10, 29) g`, user)
+		}
+		b.StartTimer()
+		start := time.Now()
+		res, err := m.MoveGuest(b.Context(), guest, user)
+		lat = append(lat, time.Since(start))
+		if err != nil || res.Records != 90 {
+			b.Fatalf("MoveGuest = %+v, %v; want 90 records (50 lines, 2×20 rows)", res, err)
+		}
+	}
+	b.StopTimer()
+	reportLatency(b, lat)
 }

@@ -38,6 +38,8 @@ func (s *Store) Get(ctx context.Context, owner string) (shadow.Cart, error) {
 // [shadow.ErrInvalidItem] for an item [shadow.ValidateItem] rejects, and
 // for a SKU that PostgreSQL text cannot hold (invalid UTF-8 or a NUL byte).
 // A quantity whose sum overflows 64 bits is an error and changes nothing.
+// Under an owner that MergeGuest or DeleteGuest retired it fails with an
+// error matching [shadow.ErrOwnerRetired].
 func (s *Store) Add(ctx context.Context, owner string, item shadow.Item) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -49,7 +51,7 @@ func (s *Store) Add(ctx context.Context, owner string, item shadow.Item) error {
 	b.Queue(lockSQL, s.ownerKey(owner))
 	b.Queue(s.q.add, owner, item.SKU, item.Quantity)
 	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
-		return fail(ctx, "add item", err)
+		return failWrite(ctx, "add item", err)
 	}
 	return nil
 }

@@ -1,7 +1,10 @@
-// Package pgstore keeps shadow's carts in PostgreSQL, for apps whose
-// replicas share carts: [Store] is a [shadow.CartStore] on a pgx pool, and
-// [Locker] a [shadow.Locker] on advisory locks so that one replica sweeps
-// at a time. It is a Go module of its own, so the pgx driver never reaches
+// Package pgstore keeps the data guests own in PostgreSQL, for apps whose
+// replicas share it: [Store] is a [shadow.CartStore] on a pgx pool,
+// [Mover] a [shadow.GuestData] store that moves and deletes the rows of the
+// app's own tables (by their owner column) together with the carts in one
+// transaction, and [Locker] a [shadow.Locker] on advisory locks so that one
+// replica sweeps at a time. Store and Mover retire the guests they move or
+// delete ([shadow.Retirer]): a trigger refuses later writes under them. It is a Go module of its own, so the pgx driver never reaches
 // the core module's dependencies.
 //
 //	pool, err := pgxpool.New(ctx, os.Getenv("DATABASE_URL"))

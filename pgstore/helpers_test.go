@@ -74,22 +74,33 @@ func uniqueName(prefix string) string {
 	return fmt.Sprintf("%s_%d_%s", prefix, os.Getpid(), strings.ToLower(rand.Text()[:10]))
 }
 
-// newStore migrates a Store on a table of its own, dropped when tb ends;
-// it returns the store and the table's quoted name.
+// newStore migrates a Store on a schema of its own (so that retirements
+// of one test never meet another's), dropped when tb ends; it returns the
+// store and the cart table's quoted name.
 func newStore(tb testing.TB) (*pgstore.Store, string) {
 	tb.Helper()
 	pool := testPool(tb)
+	schema := newSchema(tb)
 	table := uniqueName("shadow_test")
-	s, err := pgstore.New(pool, pgstore.WithTable(table))
+	s, err := pgstore.New(pool, pgstore.WithSchema(schema), pgstore.WithTable(table))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	quoted := pgx.Identifier{table}.Sanitize()
-	tb.Cleanup(func() { dropAfter(tb, pool, "DROP TABLE IF EXISTS "+quoted) })
 	if err := s.Migrate(tb.Context()); err != nil {
 		tb.Fatal(err)
 	}
-	return s, quoted
+	return s, pgx.Identifier{schema, table}.Sanitize()
+}
+
+// newSchema creates a schema dropped with everything in it when tb ends.
+func newSchema(tb testing.TB) string {
+	tb.Helper()
+	pool := testPool(tb)
+	schema := uniqueName("shadow_test_schema")
+	quoted := pgx.Identifier{schema}.Sanitize()
+	exec(tb, "CREATE SCHEMA "+quoted)
+	tb.Cleanup(func() { dropAfter(tb, pool, "DROP SCHEMA IF EXISTS "+quoted+" CASCADE") })
+	return schema
 }
 
 // dropAfter runs a DROP statement when the test's context is already

@@ -43,7 +43,7 @@ func (s *Store) Merge(ctx context.Context, from, into string, policy shadow.Merg
 		return s.writeMerge(ctx, tx, from, into, target, shadow.MergeItems(target, guest, policy))
 	})
 	if err != nil {
-		return shadow.Cart{}, fail(ctx, "merge carts", err)
+		return shadow.Cart{}, failWrite(ctx, "merge carts", err)
 	}
 	return moved, nil
 }

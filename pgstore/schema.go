@@ -70,7 +70,10 @@ LIMIT $2`),
 	}
 }
 
-// Migrate creates the Store's table and index unless they exist. It is
+// Migrate creates the Store's table and index unless they exist, and the
+// retirement and activity tables with the trigger that refuses writes
+// under retired owners (see [Store.MergeGuest]), attached to the cart
+// table. It is
 // idempotent, and safe to run from every replica at start-up at once: a
 // transaction-scoped advisory lock makes concurrent runs take turns
 // (concurrent CREATE TABLE IF NOT EXISTS can otherwise fail on a catalog
@@ -84,6 +87,11 @@ func (s *Store) Migrate(ctx context.Context) error {
 		b.Queue(lockSQL, s.migrated)
 		b.Queue(s.q.createTable)
 		b.Queue(s.q.createIndex)
+		b.Queue(lockSQL, s.own.migrated)
+		for _, stmt := range s.own.createStatements() {
+			b.Queue(stmt)
+		}
+		b.Queue(s.own.triggerSQL(s.table, "owner"))
 		return tx.SendBatch(ctx, b).Close()
 	})
 	if err != nil {

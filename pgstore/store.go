@@ -27,7 +27,10 @@ const (
 
 // Store is a [shadow.CartStore] on PostgreSQL: one row per owner and SKU in
 // one table. Create it with [New] (the zero value is not usable) and the
-// table with [Store.Migrate].
+// table with [Store.Migrate]. It is also a [shadow.CartRetirer] (MergeGuest
+// and DeleteGuest retire the guest, and Add refuses retired owners) and a
+// [shadow.ActivityRecorder]; to move the app's own tables with the carts,
+// give it to a [Mover].
 //
 // A Store is safe for concurrent use, by any number of goroutines and
 // processes sharing the database. Every method honours ctx: it returns
@@ -37,10 +40,16 @@ type Store struct {
 	pool     *pgxpool.Pool
 	lockNS   string // advisory lock namespace of this table's owners
 	migrated int64  // advisory lock key of Migrate
+	table    string // quoted
 	q        queries
+	own      ownerSQL
 }
 
-var _ shadow.CartStore = (*Store)(nil)
+var (
+	_ shadow.CartStore        = (*Store)(nil)
+	_ shadow.CartRetirer      = (*Store)(nil)
+	_ shadow.ActivityRecorder = (*Store)(nil)
+)
 
 // Option configures a Store; see [New].
 type Option func(*config)
@@ -55,8 +64,9 @@ type config struct {
 // derived from it.
 func WithTable(name string) Option { return func(c *config) { c.table = name } }
 
-// WithSchema puts the table in the named schema, which must exist, instead
-// of the first schema of the connection's search_path.
+// WithSchema puts the table, and the retirement and activity tables, in
+// the named schema, which must exist, instead of the first schema of the
+// connection's search_path.
 func WithSchema(name string) Option { return func(c *config) { c.schema = name } }
 
 // New returns a Store keeping carts in a table of pool's database. The
@@ -93,7 +103,9 @@ func New(pool *pgxpool.Pool, opts ...Option) (*Store, error) {
 		pool:     pool,
 		lockNS:   "pgstore cart " + name,
 		migrated: advisoryKey("pgstore migrate", name),
+		table:    name,
 		q:        newQueries(name, pgx.Identifier{c.table + indexSuffix}.Sanitize()),
+		own:      newOwnerSQL(c.schema),
 	}, nil
 }
 

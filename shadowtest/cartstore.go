@@ -5,6 +5,9 @@
 //		shadowtest.TestCartStore(t, func(t *testing.T) shadow.CartStore { return mystore.New(...) })
 //	}
 //
+// TestGuestData does the same for any [shadow.GuestData] store, given the
+// app's own write and read paths in a [GuestDataFixture].
+//
 // The factory is called once per subtest, so every case starts from an
 // empty store. Optional capabilities are probed through interfaces and
 // their cases skipped, with the reason, when a store lacks them.
@@ -54,6 +57,8 @@ func TestCartStore(t *testing.T, newStore NewCartStore) {
 		{"UnicodeSKUs", testUnicode},
 		{"LargeCart", testLargeCart},
 		{"DeleteIdle", testDeleteIdle},
+		{"CartRetirer", testCartRetirer},
+		{"CartRetirerRacingAdd", testCartRetirerRacingAdd},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -415,12 +420,105 @@ func testDeleteIdle(t *testing.T, s shadow.CartStore) {
 	if n, err := d.DeleteIdle(t.Context(), time.Hour); err != nil || n != 0 {
 		t.Fatalf("DeleteIdle(1h) right after writing = %d, %v; want 0", n, err)
 	}
-	time.Sleep(20 * time.Millisecond) // let the carts become idle for 10 ms
+	// Idle for 250 ms: the carts written 500 ms ago are, the one written
+	// just before DeleteIdle is not, even on a loaded machine.
+	time.Sleep(500 * time.Millisecond)
 	mustAdd(t, s, "busy", shadow.Item{SKU: "a", Quantity: 1})
-	n, err := d.DeleteIdle(t.Context(), 10*time.Millisecond)
+	n, err := d.DeleteIdle(t.Context(), 250*time.Millisecond)
 	if err != nil || n != 2 {
-		t.Fatalf("DeleteIdle(10ms) = %d, %v; want the 2 idle carts", n, err)
+		t.Fatalf("DeleteIdle(250ms) = %d, %v; want the 2 idle carts", n, err)
 	}
 	wantCart(t, s, "idle1", nil)
 	wantCart(t, s, "busy", []shadow.Item{{SKU: "a", Quantity: 1}})
+}
+
+func testCartRetirer(t *testing.T, s shadow.CartStore) {
+	r, ok := s.(shadow.CartRetirer)
+	if !ok {
+		t.Skipf("%T does not implement shadow.CartRetirer (optional)", s)
+	}
+	ctx := t.Context()
+	mustAdd(t, s, "guest", shadow.Item{SKU: "a", Quantity: 2})
+	mustAdd(t, s, "user", shadow.Item{SKU: "a", Quantity: 1})
+	moved, err := r.MergeGuest(ctx, "guest", "user", shadow.SumQuantities)
+	if err != nil {
+		t.Fatalf("MergeGuest: %v", err)
+	}
+	if diff := cmp.Diff([]shadow.Item{{SKU: "a", Quantity: 2}}, moved.Items); diff != "" {
+		t.Errorf("MergeGuest moved (-want +got):\n%s", diff)
+	}
+	wantCart(t, s, "user", []shadow.Item{{SKU: "a", Quantity: 3}})
+	if err := r.DeleteGuest(ctx, "swept"); err != nil {
+		t.Fatalf("DeleteGuest: %v", err)
+	}
+	for _, owner := range []string{"guest", "swept"} {
+		if err := s.Add(ctx, owner, shadow.Item{SKU: "b", Quantity: 1}); !errors.Is(err, shadow.ErrOwnerRetired) {
+			t.Errorf("Add under retired %q = %v, want shadow.ErrOwnerRetired", owner, err)
+		}
+		if ok, err := r.Retired(ctx, owner); err != nil || !ok {
+			t.Errorf("Retired(%q) = %v, %v; want true", owner, ok, err)
+		}
+		wantCart(t, s, owner, nil)
+	}
+	if again, err := r.MergeGuest(ctx, "guest", "user", shadow.SumQuantities); err != nil || len(again.Items) != 0 {
+		t.Errorf("repeated MergeGuest = %v, %v; want nothing moved, no error", again.Items, err)
+	}
+	// Plain Merge and Delete retire nobody: an app empties carts with them.
+	mustAdd(t, s, "user", shadow.Item{SKU: "c", Quantity: 1})
+	if err := s.Delete(ctx, "user"); err != nil {
+		t.Fatal(err)
+	}
+	mustAdd(t, s, "user", shadow.Item{SKU: "c", Quantity: 1})
+	if _, err := s.Merge(ctx, "user", "user2", shadow.SumQuantities); err != nil {
+		t.Fatal(err)
+	}
+	mustAdd(t, s, "user", shadow.Item{SKU: "d", Quantity: 1})
+	if n, err := r.PruneRetired(ctx, time.Now().Add(time.Hour)); err != nil || n != 2 {
+		t.Errorf("PruneRetired(in an hour) = %d, %v; want the 2 retirements", n, err)
+	}
+	mustAdd(t, s, "guest", shadow.Item{SKU: "e", Quantity: 1})
+}
+
+// testCartRetirerRacingAdd adds under a guest while MergeGuest runs: every
+// Add either lands before the merge (and moves) or fails with
+// shadow.ErrOwnerRetired; none is left under the guest.
+func testCartRetirerRacingAdd(t *testing.T, s shadow.CartStore) {
+	r, ok := s.(shadow.CartRetirer)
+	if !ok {
+		t.Skipf("%T does not implement shadow.CartRetirer (optional)", s)
+	}
+	mustAdd(t, s, "guest", shadow.Item{SKU: "a", Quantity: 1})
+	var wg sync.WaitGroup
+	added := 1
+	var addErr, mergeErr error
+	wg.Go(func() {
+		for range 200 {
+			err := s.Add(t.Context(), "guest", shadow.Item{SKU: "a", Quantity: 1})
+			switch {
+			case err == nil:
+				added++
+			case errors.Is(err, shadow.ErrOwnerRetired):
+				return
+			default:
+				addErr = err
+				return
+			}
+		}
+	})
+	wg.Go(func() {
+		time.Sleep(time.Millisecond)
+		_, mergeErr = r.MergeGuest(t.Context(), "guest", "user", shadow.SumQuantities)
+	})
+	wg.Wait()
+	if addErr != nil || mergeErr != nil {
+		t.Fatalf("Add: %v; MergeGuest: %v", addErr, mergeErr)
+	}
+	wantCart(t, s, "guest", nil)
+	c, err := s.Get(t.Context(), "user")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Quantity("a") != added {
+		t.Errorf("user has %d units after racing Adds and MergeGuest, want the %d added", c.Quantity("a"), added)
+	}
 }

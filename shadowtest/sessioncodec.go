@@ -98,13 +98,26 @@ func wantInvalid(t *testing.T, c shadow.SessionCodec, name, value, what string) 
 func testCodecRoundTrip(t *testing.T, newCodec NewSessionCodec) {
 	clk := newClock()
 	c := newCodec(t, CodecConfig{Keys: [][]byte{key(1)}, Now: clk.Now})
-	want := sampleSession(clk.Now())
-	got, err := c.Decode("sess", encode(t, c, "sess", want))
-	if err != nil {
-		t.Fatalf("Decode: %v", err)
+	user := sampleSession(clk.Now())
+	user.GuestID, user.UserID = "", "298374650912837465"
+	for _, want := range []shadow.Session{sampleSession(clk.Now()), user} {
+		got, err := c.Decode("sess", encode(t, c, "sess", want))
+		if err != nil {
+			t.Fatalf("Decode: %v", err)
+		}
+		// Seen is when the value was sealed, if the codec reports it.
+		if !got.Seen.IsZero() && !got.Seen.Equal(clk.Now().Truncate(time.Second)) {
+			t.Errorf("Seen = %v, want the sealing time %v or zero", got.Seen, clk.Now())
+		}
+		got.Seen = time.Time{}
+		if diff := cmp.Diff(want, got, sessionOpt); diff != "" {
+			t.Errorf("round trip (-want +got):\n%s", diff)
+		}
 	}
-	if diff := cmp.Diff(want, got, sessionOpt); diff != "" {
-		t.Errorf("round trip (-want +got):\n%s", diff)
+	both := sampleSession(clk.Now())
+	both.UserID = "298374650912837465"
+	if _, err := c.Encode("sess", both); err == nil {
+		t.Error("Encode accepted a session with both a guest and a user id")
 	}
 }
 

@@ -93,7 +93,9 @@ func merge(w http.ResponseWriter, r *http.Request, m *shadow.Manager, guestID, u
 // clearIfCurrent clears r's guest session cookie when it is guestID's: a
 // session of another guest, created after the sign-in started, stays.
 func clearIfCurrent(w http.ResponseWriter, r *http.Request, m *shadow.Manager, guestID string) {
-	if s, err := m.ReadSession(r); err == nil && s.GuestID == guestID {
+	s, err := m.ReadSession(r)
+	var ended *shadow.GuestEndedError // the merge just ended it
+	if err == nil && s.GuestID == guestID || errors.As(err, &ended) && ended.GuestID == guestID {
 		m.ClearSession(w)
 	}
 }

@@ -137,10 +137,17 @@ func (f *Flow) stateCookie(id, value string, maxAge int) *http.Cookie {
 }
 
 // guestSession reads the guest session of r, if a Manager is configured.
+// The session of a guest that ended (upgraded, merged, swept) still names
+// its guest, so that the callback recognizes an upgraded user signing in as
+// itself (SameUser) or a merged guest (GuestGone) and clears the cookie.
 func (f *Flow) guestSession(r *http.Request) (shadow.Session, bool) {
 	if f.cfg.Manager == nil {
 		return shadow.Session{}, false
 	}
 	s, err := f.cfg.Manager.ReadSession(r)
+	var ended *shadow.GuestEndedError
+	if errors.As(err, &ended) {
+		return shadow.Session{GuestID: ended.GuestID}, true
+	}
 	return s, err == nil
 }

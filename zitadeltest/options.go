@@ -15,6 +15,7 @@ type config struct {
 	correctMetadataKeyFilter bool
 	webKey                   WebKey
 	projectionLag            time.Duration
+	plainHTTP                bool
 	issuerSuffix             string // "/" with WithTrailingSlashIssuer
 }
 
@@ -76,4 +77,13 @@ func WithWebKey(k WebKey) Option {
 // default.
 func WithProjectionLag(d time.Duration) Option {
 	return func(c *config) { c.projectionLag = d }
+}
+
+// WithPlainHTTP serves the instance over plain HTTP instead of TLS, bound to
+// the loopback interface (127.0.0.1) like every Server, so a browser reaches
+// it without a certificate warning: for demos and browser tests on one
+// machine. ZITADEL's own local setup also runs without TLS; the SDK accepts
+// an http:// issuer only on loopback (127.0.0.0/8, ::1, localhost).
+func WithPlainHTTP() Option {
+	return func(c *config) { c.plainHTTP = true }
 }

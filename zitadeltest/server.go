@@ -14,12 +14,14 @@ import (
 	"github.com/shadowaccounts/shadow/internal/zitadel"
 )
 
-// Server is an in-memory ZITADEL instance served over TLS by an
-// httptest.Server. All its methods are safe for concurrent use: state is
-// guarded by one mutex, and inspection methods return copies.
+// Server is an in-memory ZITADEL instance served by an httptest.Server on
+// 127.0.0.1, over TLS unless WithPlainHTTP. All its methods are safe for
+// concurrent use: state is guarded by one mutex, and inspection methods
+// return copies.
 type Server struct {
-	// URL is the instance's base URL, https://127.0.0.1:<port> without a
-	// trailing slash. It is also the OIDC issuer.
+	// URL is the instance's base URL, https://127.0.0.1:<port> (http://
+	// with WithPlainHTTP) without a trailing slash. It is also the OIDC
+	// issuer.
 	URL string
 
 	ts   *httptest.Server
@@ -57,7 +59,11 @@ func NewServer(opts ...Option) *Server {
 	s.mux = s.routes()
 	s.ts = httptest.NewUnstartedServer(http.HandlerFunc(s.serveLogged))
 	s.ts.Config.ErrorLog = log.New(handshakeFilter{os.Stderr}, "", log.LstdFlags)
-	s.ts.StartTLS()
+	if cfg.plainHTTP {
+		s.ts.Start()
+	} else {
+		s.ts.StartTLS()
+	}
 	s.URL = s.ts.URL
 	s.seed()
 	return s
@@ -78,7 +84,8 @@ func (s *Server) Close() { s.ts.Close() }
 // WithTrailingSlashIssuer.
 func (s *Server) Issuer() string { return s.URL + s.cfg.issuerSuffix }
 
-// Client returns an HTTP client that trusts the server's TLS certificate.
+// Client returns an HTTP client that trusts the server's TLS certificate
+// (a plain client with WithPlainHTTP).
 func (s *Server) Client() *http.Client { return s.ts.Client() }
 
 // OrganizationID returns the id of the seeded organization.

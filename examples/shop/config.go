@@ -18,7 +18,13 @@ type config struct {
 	ClientID   string
 	PAT        string
 	SessionKey shadow.SessionKey
-	HTTPClient *http.Client // nil: http.DefaultClient's transport with a timeout
+	// SigninSecret seals the sign-in's per-attempt state cookies (at least
+	// 32 bytes).
+	SigninSecret []byte
+	HTTPClient   *http.Client // nil: http.DefaultClient's transport with a timeout
+	// ClientKey names the visitor for the SDK's guest-creation limits
+	// (nil: the client's IP address).
+	ClientKey func(*http.Request) string
 }
 
 var envNames = []string{"ZITADEL_ISSUER", "ZITADEL_ORG_ID", "ZITADEL_CLIENT_ID", "ZITADEL_PAT", "SHOP_SESSION_KEY"}
@@ -48,7 +54,8 @@ func configFromEnv(getenv func(string) string) (*config, error) {
 		return nil, fmt.Errorf("SHOP_SESSION_KEY: %w", err)
 	}
 	return &config{Issuer: getenv("ZITADEL_ISSUER"), OrgID: getenv("ZITADEL_ORG_ID"),
-		ClientID: getenv("ZITADEL_CLIENT_ID"), PAT: getenv("ZITADEL_PAT"), SessionKey: key}, nil
+		ClientID: getenv("ZITADEL_CLIENT_ID"), PAT: getenv("ZITADEL_PAT"), SessionKey: key,
+		SigninSecret: []byte(getenv("SHOP_SESSION_KEY"))}, nil
 }
 
 // The demo customer that exists before the shop starts, with a cart.
@@ -64,11 +71,13 @@ type embedded struct {
 	demoID string
 }
 
-// startEmbedded starts a fake ZITADEL that knows the shop's redirect URI
+// startEmbedded starts a fake ZITADEL on plain HTTP bound to 127.0.0.1 (no
+// certificate warning in the browser) that knows the shop's redirect URIs
 // and holds the demo customer.
 func startEmbedded(baseURL string) (*embedded, error) {
-	fake := zitadeltest.NewServer()
-	if err := fake.SetRedirectURIs(fake.ClientID(), strings.TrimSuffix(baseURL, "/")+"/callback"); err != nil {
+	fake := zitadeltest.NewServer(zitadeltest.WithPlainHTTP())
+	base := strings.TrimSuffix(baseURL, "/")
+	if err := fake.SetRedirectURIs(fake.ClientID(), base+"/callback", base+"/"); err != nil {
 		fake.Close()
 		return nil, err
 	}
@@ -90,7 +99,7 @@ func startEmbedded(baseURL string) (*embedded, error) {
 	}
 	return &embedded{fake: fake, demoID: id, cfg: config{
 		Issuer: fake.Issuer(), OrgID: fake.OrganizationID(), ClientID: fake.ClientID(),
-		PAT: fake.ServiceAccount().PAT, SessionKey: key, HTTPClient: fake.Client(),
+		PAT: fake.ServiceAccount().PAT, SessionKey: key, SigninSecret: secret, HTTPClient: fake.Client(),
 	}}, nil
 }
 

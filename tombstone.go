@@ -1,0 +1,183 @@
+package shadow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// ErrGuestEnded is matched by a [*GuestEndedError]: the session names a
+// guest that was upgraded, merged or swept, so it is no guest session any
+// more (docs/architecture.md invariant 6).
+var ErrGuestEnded = errors.New("shadow: the guest of this session was upgraded, merged or deleted")
+
+// EndReason says how a guest ended.
+type EndReason string
+
+const (
+	// EndUpgraded: Upgrade made the guest a registered user (same id); the
+	// visitor should sign in.
+	EndUpgraded EndReason = "upgraded"
+	// EndMerged: MergeInto moved the guest's data into an account and
+	// deleted the guest; the visitor signed in to that account.
+	EndMerged EndReason = "merged"
+	// EndDeleted: the guest was deleted (Sweep, or the delete step of a
+	// MergeInto) or its data retired in a shared store by another replica.
+	EndDeleted EndReason = "deleted"
+)
+
+// GuestEndedError is returned by ReadSession for the session of a guest
+// that was upgraded, merged or swept. It matches [ErrGuestEnded] and
+// [ErrNoSession]: code that treats "no session" as anonymous keeps doing
+// so, and code that wants to tell an upgraded visitor to sign in checks
+// Reason.
+type GuestEndedError struct {
+	GuestID string
+	Reason  EndReason
+}
+
+func (e *GuestEndedError) Error() string {
+	return fmt.Sprintf("shadow: guest %s %s: its session is no guest session", e.GuestID, e.Reason)
+}
+
+// Is makes errors.Is match ErrGuestEnded and ErrNoSession.
+func (e *GuestEndedError) Is(target error) bool {
+	return target == ErrGuestEnded || target == ErrNoSession
+}
+
+// DefaultEndedCheckInterval bounds how long a replica may keep treating a
+// guest that another replica merged or swept as alive: the shared check
+// (the stores' [Retirer]) is asked at most this often per guest.
+const DefaultEndedCheckInterval = 5 * time.Second
+
+// tombstones remembers the guests this process saw end, and when each
+// guest was last checked against the shared stores. Entries older than the
+// idle timeout are pruned: no cookie sealed before then still opens. It is
+// safe for concurrent use.
+type tombstones struct {
+	mu      sync.RWMutex
+	dead    map[string]tombstone
+	checked map[string]time.Time // guest id → last shared check that found it alive
+}
+
+type tombstone struct {
+	reason EndReason
+	at     time.Time
+}
+
+// maxChecked bounds the shared-check memory; beyond it stale entries go,
+// then (all fresh) the table is reset, which only costs extra checks.
+const maxChecked = 100_000
+
+func (t *tombstones) get(id string) (EndReason, bool) {
+	t.mu.RLock()
+	e, ok := t.dead[id]
+	t.mu.RUnlock()
+	return e.reason, ok
+}
+
+// bury records that id ended; an upgrade or merge reason replaces a plain
+// deletion (MergeInto's delete step reports before the merge does).
+func (t *tombstones) bury(id string, reason EndReason, now time.Time, keep time.Duration) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.dead == nil {
+		t.dead = map[string]tombstone{}
+	}
+	if e, ok := t.dead[id]; ok && reason == EndDeleted && e.reason != EndDeleted {
+		return
+	}
+	if len(t.dead)%1024 == 0 {
+		for k, e := range t.dead {
+			if now.Sub(e.at) > keep {
+				delete(t.dead, k)
+			}
+		}
+	}
+	t.dead[id] = tombstone{reason: reason, at: now}
+	delete(t.checked, id)
+}
+
+// checkedWithin reports whether id was found alive by a shared check less
+// than d before now.
+func (t *tombstones) checkedWithin(id string, now time.Time, d time.Duration) bool {
+	t.mu.RLock()
+	at, ok := t.checked[id]
+	t.mu.RUnlock()
+	return ok && now.Sub(at) < d
+}
+
+func (t *tombstones) markChecked(id string, now time.Time, d time.Duration) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.checked == nil {
+		t.checked = map[string]time.Time{}
+	}
+	if len(t.checked) >= maxChecked {
+		for k, at := range t.checked {
+			if now.Sub(at) >= d {
+				delete(t.checked, k)
+			}
+		}
+		if len(t.checked) >= maxChecked {
+			clear(t.checked)
+		}
+	}
+	t.checked[id] = now
+}
+
+// buryOnEvent records the guests whose lifecycle events say they ended:
+// a successful Upgrade or UpgradeWithoutPassword (also one whose legacy
+// tag removal or first credential failed), a successful MergeInto, and a
+// successful DeleteUser of a guest.
+func (m *Manager) buryOnEvent(e Event) {
+	if e.GuestID == "" {
+		return
+	}
+	var reason EndReason
+	switch {
+	case e.Kind == EventUpgraded && (e.Err == nil || errors.Is(e.Err, ErrTagNotRemoved) || errors.Is(e.Err, ErrCredentialNotCreated)):
+		reason = EndUpgraded
+	case e.Kind == EventMerged && e.Err == nil:
+		reason = EndMerged
+	case e.Kind == EventDeleted && e.Err == nil:
+		reason = EndDeleted
+	default:
+		return
+	}
+	m.tombs.bury(e.GuestID, reason, m.now(), m.cfg.idleTimeout)
+}
+
+// guestEnded reports whether the guest id ended: at once for guests this
+// process upgraded, merged or deleted; for those another replica merged
+// or swept, through the stores' [Retirer] capability, asked at most once
+// per DefaultEndedCheckInterval per guest (the bound across replicas).
+// An Upgrade on another replica is seen when the guest's token is next
+// renewed, which refuses a registered user. A failing shared check is
+// logged and counts as alive: the stores themselves refuse writes under a
+// retired owner.
+func (m *Manager) guestEnded(ctx context.Context, id string) (EndReason, bool) {
+	if reason, ok := m.tombs.get(id); ok {
+		return reason, true
+	}
+	if !m.hasRetirer {
+		return "", false
+	}
+	now := m.now()
+	if m.tombs.checkedWithin(id, now, DefaultEndedCheckInterval) {
+		return "", false
+	}
+	gone, err := m.retired(ctx, id)
+	switch {
+	case err != nil:
+		m.log().Warn("shadow: could not ask the stores whether a guest ended", "guest", id, "err", err)
+		return "", false
+	case gone:
+		m.tombs.bury(id, EndDeleted, now, m.cfg.idleTimeout)
+		return EndDeleted, true
+	}
+	m.tombs.markChecked(id, now, DefaultEndedCheckInterval)
+	return "", false
+}
