@@ -43,8 +43,9 @@ var (
 	// (IAM_USER_MANAGER, IAM_END_USER_IMPERSONATOR or their ORG_ variants).
 	ErrPermissionDenied = errors.New("shadow: permission denied")
 	// ErrRateLimited: ZITADEL answered 429 (or resource_exhausted) after
-	// every retry, or EnsureGuest's own provisioning limits refused a new
-	// guest ([*RateLimitError]).
+	// every retry, the egress breaker held the request back after such an
+	// answer ([*UnavailableError]), or EnsureGuest's own provisioning limits
+	// refused a new guest ([*RateLimitError]).
 	ErrRateLimited = errors.New("shadow: rate limited")
 	// ErrInvalidProfile: an Upgrade profile is incomplete or malformed;
 	// nothing was sent to ZITADEL.

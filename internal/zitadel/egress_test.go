@@ -234,3 +234,25 @@ func TestBudgetUnboundedConcurrent(t *testing.T) {
 		t.Errorf("%d waiters left", n)
 	}
 }
+
+// The breaker trusts Retry-After from the wire: any value parses to a
+// bounded, non-negative wait or to nothing, and never panics.
+func FuzzRetryAfter(f *testing.F) {
+	for _, s := range []string{"", "0", "2", "-1", "3600", "99999999999999999999", "Wed, 21 Oct 2015 07:28:00 GMT",
+		"Sun Nov  6 08:49:37 2094", "soon", " 5"} {
+		f.Add(s)
+	}
+	now := time.Date(2026, 11, 30, 23, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, v string) {
+		d, ok := RetryAfter(v, now)
+		if d < 0 || d > 24*time.Hour || !ok && d != 0 {
+			t.Errorf("RetryAfter(%q) = %v, %v", v, d, ok)
+		}
+		b := NewBudget(-1, 0, time.Second, 10*time.Second)
+		resp := &http.Response{StatusCode: http.StatusTooManyRequests, Header: http.Header{"Retry-After": {v}}}
+		b.observe(resp)
+		if open := b.OpenFor(); open < 0 || open > 10*time.Second {
+			t.Errorf("Retry-After %q opened the breaker for %v, want at most 10 s", v, open)
+		}
+	})
+}

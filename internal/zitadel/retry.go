@@ -100,7 +100,7 @@ func Backoff(minWait, maxWait time.Duration, attempt int, resp *http.Response) t
 }
 
 // RetryAfter parses a Retry-After value (RFC 9110 §10.2.3): delay seconds
-// or an HTTP date, relative to now.
+// or an HTTP date, relative to now; the wait is at most 24 hours.
 func RetryAfter(v string, now time.Time) (time.Duration, bool) {
 	if v == "" {
 		return 0, false
@@ -115,7 +115,7 @@ func RetryAfter(v string, now time.Time) (time.Duration, bool) {
 		return time.Duration(s) * time.Second, true
 	}
 	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0), true
+		return min(max(t.Sub(now), 0), 24*time.Hour), true
 	}
 	return 0, false
 }
