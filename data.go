@@ -19,8 +19,9 @@ import (
 //	           then SweepOptions.Veto, then DeleteGuest(ctx, guestID) on
 //	           every store, before DeleteUser
 //
-// Provision, Impersonate and Upgrade call no store: an upgraded guest keeps
-// its user id, so its data stays where it is.
+// Provision and Impersonate call no store. Upgrade moves nothing (an
+// upgraded guest keeps its user id, so its data stays where it is); it
+// only records the end in stores with the [GuestEnder] capability.
 //
 // Implementations must be safe for concurrent use, honour ctx (returning
 // ctx.Err() when it is done before the work) and keep these contracts,
@@ -99,6 +100,31 @@ type CartRetirer interface {
 	Retirer
 }
 
+// GuestEnder is the optional capability of a GuestData or CartStore store
+// that records which guests ended and how, for every replica sharing the
+// store. Upgrade and UpgradeWithoutPassword call EndGuest with
+// [EndUpgraded] after ZITADEL accepted the upgrade (an upgraded guest keeps
+// its id, so the store retires nothing and refuses no write: the account
+// keeps writing under it); the session checks of ReadSession, EnsureGuest
+// and the middleware ask GuestEnded, at most every
+// [DefaultEndedCheckInterval] per guest (docs/architecture.md invariant
+// 6). [Manager.PruneRetired] prunes it with the retirements. The Manager
+// probes it by type assertion; memstore and pgstore implement it.
+// Implementations must be safe for concurrent use and honour ctx.
+type GuestEnder interface {
+	// EndGuest records that guestID ended for reason at at. A repeat keeps
+	// the first record, except that EndUpgraded or EndMerged replaces
+	// EndDeleted (as the Manager's in-process record does). An empty
+	// guestID or reason is an error.
+	EndGuest(ctx context.Context, guestID string, reason EndReason, at time.Time) error
+	// GuestEnded returns the reason recorded for guestID and true, or ""
+	// and false when none is recorded (or it was pruned).
+	GuestEnded(ctx context.Context, guestID string) (EndReason, bool, error)
+	// PruneEnded forgets the records whose at is before before and returns
+	// how many it forgot.
+	PruneEnded(ctx context.Context, before time.Time) (int, error)
+}
+
 // ErrOwnerRetired is returned (wrapped) by a store's writes under an owner
 // whose data was moved or deleted by MergeInto or Sweep. The guest is gone:
 // the app writes to the account it was merged into, or starts a new guest.
@@ -136,6 +162,7 @@ type dataStore struct {
 	data     GuestData
 	retirer  Retirer          // nil: MergeInto moves again after DeleteUser
 	activity ActivityRecorder // nil: no activity kept
+	ender    GuestEnder       // nil: ended guests not recorded there
 }
 
 // cartData is the GuestData face of a CartStore: MoveGuest is Merge with
@@ -168,12 +195,14 @@ func dataStores(cart CartStore, policy MergePolicy, named []namedData) []dataSto
 			d.retirer = r
 		}
 		d.activity, _ = cart.(ActivityRecorder)
+		d.ender, _ = cart.(GuestEnder)
 		out = append(out, d)
 	}
 	for _, n := range named {
 		d := dataStore{name: n.name, data: n.data}
 		d.retirer, _ = n.data.(Retirer)
 		d.activity, _ = n.data.(ActivityRecorder)
+		d.ender, _ = n.data.(GuestEnder)
 		out = append(out, d)
 	}
 	return out
@@ -201,12 +230,14 @@ func checkDataStores(cart CartStore, named []namedData) []error {
 }
 
 // PruneRetired forgets, in every store with the [Retirer] capability, the
-// retirements older than olderThan, and returns how many it forgot in all.
-// A retirement must outlive every session that can name the guest, so
-// olderThan shorter than the life of an unused cookie (WithIdleTimeout,
-// or WithSessionLifetime if shorter) is refused. Run it now and then, for example after Sweep; it is safe to run
-// from several replicas at once. It stops at the first store that fails,
-// returning the count so far and the error naming the store.
+// retirements older than olderThan, and in every store with the
+// [GuestEnder] capability the ended-guest records older than olderThan,
+// and returns how many it forgot in all. A retirement or record must
+// outlive every session that can name the guest, so olderThan shorter than
+// the life of an unused cookie (WithIdleTimeout, or WithSessionLifetime if
+// shorter) is refused. Run it now and then, for example after Sweep; it is
+// safe to run from several replicas at once. It stops at the first store
+// that fails, returning the count so far and the error naming the store.
 func (m *Manager) PruneRetired(ctx context.Context, olderThan time.Duration) (int, error) {
 	if olderThan < m.unusedCookieLife() {
 		return 0, fmt.Errorf("shadow: PruneRetired: olderThan %v is shorter than the life of an unused session cookie %v", olderThan, m.unusedCookieLife())
@@ -214,16 +245,66 @@ func (m *Manager) PruneRetired(ctx context.Context, olderThan time.Duration) (in
 	before := m.now().Add(-olderThan)
 	total := 0
 	for _, d := range m.data {
-		if d.retirer == nil {
-			continue
+		if d.retirer != nil {
+			n, err := d.retirer.PruneRetired(ctx, before)
+			total += n
+			if err != nil {
+				return total, fmt.Errorf("shadow: prune retired owners in store %q: %w", d.name, err)
+			}
 		}
-		n, err := d.retirer.PruneRetired(ctx, before)
-		total += n
-		if err != nil {
-			return total, fmt.Errorf("shadow: prune retired owners in store %q: %w", d.name, err)
+		if d.ender != nil {
+			n, err := d.ender.PruneEnded(ctx, before)
+			total += n
+			if err != nil {
+				return total, fmt.Errorf("shadow: prune ended guests in store %q: %w", d.name, err)
+			}
 		}
 	}
 	return total, nil
+}
+
+// hasEnder reports whether some store records ended guests.
+func (m *Manager) hasEnder() bool {
+	for _, d := range m.data {
+		if d.ender != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// endGuest records in every store with the [GuestEnder] capability that
+// guestID ended for reason at at. It tries every store and returns their
+// failures joined, each naming its store.
+func (m *Manager) endGuest(ctx context.Context, guestID string, reason EndReason, at time.Time) error {
+	var errs []error
+	for _, d := range m.data {
+		if d.ender == nil {
+			continue
+		}
+		if err := d.ender.EndGuest(ctx, guestID, reason, at); err != nil {
+			errs = append(errs, fmt.Errorf("shadow: record the end of guest %s in store %q: %w", guestID, d.name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// endedInStores returns the reason the first store with the [GuestEnder]
+// capability records for guestID, if any does.
+func (m *Manager) endedInStores(ctx context.Context, guestID string) (EndReason, bool, error) {
+	for _, d := range m.data {
+		if d.ender == nil {
+			continue
+		}
+		reason, ok, err := d.ender.GuestEnded(ctx, guestID)
+		if err != nil {
+			return "", false, fmt.Errorf("shadow: read the end of guest %s in store %q: %w", guestID, d.name, err)
+		}
+		if ok {
+			return reason, true, nil
+		}
+	}
+	return "", false, nil
 }
 
 // retired reports whether any store has retired owner. Stores without the

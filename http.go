@@ -22,8 +22,9 @@ import (
 // error wrapping [ErrInvalidSession] when the value is tampered, forged,
 // expired, idle past WithIdleTimeout, sealed with an unknown key or for
 // another cookie name. It makes no ZITADEL call; with a store that retires
-// owners ([Retirer]) it asks the stores whether the guest ended at most
-// every DefaultEndedCheckInterval per guest.
+// owners ([Retirer]) or records ended guests ([GuestEnder]) it asks the
+// stores whether the guest ended at most every DefaultEndedCheckInterval
+// per guest.
 func (m *Manager) ReadSession(r *http.Request) (Session, error) {
 	if m.codec == nil {
 		return Session{}, ErrNoSessionCodec

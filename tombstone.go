@@ -48,8 +48,15 @@ func (e *GuestEndedError) Is(target error) bool {
 }
 
 // DefaultEndedCheckInterval bounds how long a replica may keep treating a
-// guest that another replica merged or swept as alive: the shared check
-// (the stores' [Retirer]) is asked at most this often per guest.
+// guest that another replica upgraded, merged or swept as alive: the
+// shared stores are asked at most this often per guest, through their
+// [Retirer] capability (merged and swept guests) and their [GuestEnder]
+// capability (upgraded guests). So with a shared store having both, such
+// as pgstore, an old session opened on another replica is no guest session
+// from at most this long after the end was committed to the store; an
+// Upgrade whose record failed to reach the store is seen at the guest's
+// next token renewal instead (up to the token's life, about 12 h), which
+// refuses a registered user.
 const DefaultEndedCheckInterval = 5 * time.Second
 
 // tombstones remembers the guests this process saw end, and when each
@@ -151,33 +158,59 @@ func (m *Manager) buryOnEvent(e Event) {
 }
 
 // guestEnded reports whether the guest id ended: at once for guests this
-// process upgraded, merged or deleted; for those another replica merged
-// or swept, through the stores' [Retirer] capability, asked at most once
-// per DefaultEndedCheckInterval per guest (the bound across replicas).
-// An Upgrade on another replica is seen when the guest's token is next
-// renewed, which refuses a registered user. A failing shared check is
-// logged and counts as alive: the stores themselves refuse writes under a
-// retired owner.
+// process upgraded, merged or deleted; for those another replica upgraded,
+// merged or swept, through the stores' [GuestEnder] and [Retirer]
+// capabilities, asked at most once per DefaultEndedCheckInterval per guest
+// (the bound across replicas). A failing shared check is logged and counts
+// as alive: the stores themselves refuse writes under a retired owner, and
+// renewal refuses a registered user.
 func (m *Manager) guestEnded(ctx context.Context, id string) (EndReason, bool) {
 	if reason, ok := m.tombs.get(id); ok {
 		return reason, true
 	}
-	if !m.hasRetirer {
+	if !m.hasRetirer && !m.hasEnder() {
 		return "", false
 	}
 	now := m.now()
 	if m.tombs.checkedWithin(id, now, DefaultEndedCheckInterval) {
 		return "", false
 	}
-	gone, err := m.retired(ctx, id)
+	reason, ended, err := m.endedInStores(ctx, id)
+	if err == nil && !ended {
+		ended, err = m.retired(ctx, id)
+		reason = EndDeleted
+	}
 	switch {
 	case err != nil:
 		m.log().Warn("shadow: could not ask the stores whether a guest ended", "guest", id, "err", err)
 		return "", false
-	case gone:
-		m.tombs.bury(id, EndDeleted, now, m.cfg.idleTimeout)
-		return EndDeleted, true
+	case ended:
+		if reason == "" {
+			reason = EndDeleted // a store that recorded no reason
+		}
+		m.tombs.bury(id, reason, now, m.cfg.idleTimeout)
+		return reason, true
 	}
 	m.tombs.markChecked(id, now, DefaultEndedCheckInterval)
 	return "", false
+}
+
+// endTimeout bounds recording an upgrade's end in the stores, which runs
+// on after the caller's ctx is done: the upgrade already happened.
+const endTimeout = 5 * time.Second
+
+// recordUpgraded records in the shared stores ([GuestEnder]) that guestID
+// was upgraded, so other replicas end its old sessions within
+// DefaultEndedCheckInterval. It runs after ZITADEL accepted the upgrade,
+// which a store failure must not undo or hide: the failure is logged, and
+// other replicas then see the upgrade at the guest's next token renewal.
+func (m *Manager) recordUpgraded(ctx context.Context, guestID string) {
+	if !m.hasEnder() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), endTimeout)
+	defer cancel()
+	if err := m.endGuest(ctx, guestID, EndUpgraded, m.now()); err != nil {
+		m.log().Warn("shadow: upgrade done, but other replicas will see it only at the next token renewal", "guest", guestID, "err", err)
+	}
 }

@@ -130,6 +130,7 @@ func (m *Manager) upgradeInPlace(ctx context.Context, guestID string, req zitade
 	case err != nil:
 		return zitadel.UpdateUserResponse{}, err
 	}
+	m.recordUpgraded(ctx, guestID) // docs/architecture.md invariant 6, across replicas
 	if m.cfg.legacyMetadata {
 		if err := m.removeTags(ctx, guestID, tags); err != nil {
 			return resp, errorf("%w: %w", ErrTagNotRemoved, err)
@@ -407,5 +408,6 @@ func (m *Manager) buryIfUpgraded(ctx context.Context, guestID string) {
 	defer cancel()
 	if errors.Is(m.refuseRegistered(ctx, guestID), ErrNotGuest) {
 		m.tombs.bury(guestID, EndUpgraded, m.now(), m.cfg.idleTimeout)
+		m.recordUpgraded(ctx, guestID)
 	}
 }

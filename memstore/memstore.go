@@ -2,8 +2,9 @@
 // and single-process apps: [Store] is a [shadow.CartStore] and [Records] a
 // [shadow.GuestData] store of any keyed records (saved items, drafts,
 // preferences). Both retire the guests they move or delete
-// ([shadow.Retirer]) and keep owners' last activity
-// ([shadow.ActivityRecorder]). Data lives as long as the process; use
+// ([shadow.Retirer]), keep owners' last activity
+// ([shadow.ActivityRecorder]) and record upgraded guests
+// ([shadow.GuestEnder]). Data lives as long as the process; use
 // pgstore (or your own store, checked with shadowtest) when replicas share
 // it.
 package memstore
@@ -31,6 +32,7 @@ var (
 	_ shadow.CartStore        = (*Store)(nil)
 	_ shadow.CartRetirer      = (*Store)(nil)
 	_ shadow.ActivityRecorder = (*Store)(nil)
+	_ shadow.GuestEnder       = (*Store)(nil)
 )
 
 // New returns an empty Store.

@@ -19,6 +19,11 @@ func TestConformance(t *testing.T) {
 	shadowtest.TestCartStore(t, func(*testing.T) shadow.CartStore { return memstore.New() })
 }
 
+func TestGuestEnderConformance(t *testing.T) {
+	t.Parallel()
+	shadowtest.TestGuestEnder(t, func(*testing.T) shadow.GuestEnder { return memstore.New() })
+}
+
 func TestRecordsConformance(t *testing.T) {
 	t.Parallel()
 	shadowtest.TestGuestData(t, func(*testing.T) shadowtest.GuestDataFixture {

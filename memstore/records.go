@@ -18,7 +18,8 @@ import (
 //
 // It retires the guests it moves or deletes ([shadow.Retirer]): Put under
 // a retired owner fails with shadow.ErrOwnerRetired. It keeps owners' last
-// activity ([shadow.ActivityRecorder]).
+// activity ([shadow.ActivityRecorder]) and records upgraded guests
+// ([shadow.GuestEnder]).
 type Records[V any] struct {
 	mu      sync.Mutex
 	data    map[string]map[string]V
@@ -31,6 +32,7 @@ var (
 	_ shadow.GuestData        = (*Records[int])(nil)
 	_ shadow.Retirer          = (*Records[int])(nil)
 	_ shadow.ActivityRecorder = (*Records[int])(nil)
+	_ shadow.GuestEnder       = (*Records[int])(nil)
 )
 
 // NewRecords returns an empty Records. combine decides a key both owners

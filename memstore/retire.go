@@ -7,15 +7,16 @@ import (
 	"github.com/shadowaccounts/shadow"
 )
 
-// owners keeps the retirements and the last activity of a store's owners.
-// Its methods are called with the store's mutex held.
+// owners keeps the retirements, the last activity and the ended guests of
+// a store's owners. Its methods are called with the store's mutex held.
 type owners struct {
 	retired  map[string]time.Time
 	activity map[string]time.Time
+	ended    map[string]ending
 }
 
 func newOwners() owners {
-	return owners{retired: map[string]time.Time{}, activity: map[string]time.Time{}}
+	return owners{retired: map[string]time.Time{}, activity: map[string]time.Time{}, ended: map[string]ending{}}
 }
 
 // refuse returns an error matching shadow.ErrOwnerRetired for a retired owner.

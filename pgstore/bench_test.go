@@ -163,3 +163,28 @@ func BenchmarkMoverMoveGuest(b *testing.B) {
 	b.StopTimer()
 	reportLatency(b, lat)
 }
+
+// BenchmarkGuestEnded is the shared ended-guest check another replica
+// runs at most every shadow.DefaultEndedCheckInterval per active guest:
+// GuestEnded on a table of 10,000 ended guests, half of the lookups
+// finding one; it reports the median and 99th-percentile latency.
+func BenchmarkGuestEnded(b *testing.B) {
+	s, table := newStore(b)
+	schema := strings.Split(table, ".")[0]
+	exec(b, `INSERT INTO `+schema+`.shadow_ended_guests (guest, reason, ended_at)
+		SELECT 'guest-' || lpad(g::text, 5, '0'), 'upgraded', now() FROM generate_series(0, 9999) g`)
+	exec(b, `ANALYZE `+schema+`.shadow_ended_guests`)
+	var lat []time.Duration
+	i := 0
+	for b.Loop() {
+		guest := fmt.Sprintf("guest-%05d", i%20_000) // from 10,000 on: never ended
+		start := time.Now()
+		_, ended, err := s.GuestEnded(b.Context(), guest)
+		if err != nil || ended != (i%20_000 < 10_000) {
+			b.Fatalf("GuestEnded(%s) = %v, %v", guest, ended, err)
+		}
+		lat = append(lat, time.Since(start))
+		i++
+	}
+	reportLatency(b, lat)
+}

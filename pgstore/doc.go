@@ -4,7 +4,10 @@
 // app's own tables (by their owner column) together with the carts in one
 // transaction, and [Locker] a [shadow.Locker] on advisory locks so that one
 // replica sweeps at a time. Store and Mover retire the guests they move or
-// delete ([shadow.Retirer]): a trigger refuses later writes under them. It is a Go module of its own, so the pgx driver never reaches
+// delete ([shadow.Retirer]): a trigger refuses later writes under them.
+// Both also record upgraded guests ([shadow.GuestEnder]), so every replica
+// ends their old guest sessions within shadow.DefaultEndedCheckInterval.
+// It is a Go module of its own, so the pgx driver never reaches
 // the core module's dependencies.
 //
 //	pool, err := pgxpool.New(ctx, os.Getenv("DATABASE_URL"))

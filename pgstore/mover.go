@@ -76,7 +76,8 @@ type MoverConfig struct {
 // guest in the same transaction ([shadow.Retirer]): a trigger refuses
 // later inserts and updates under it with SQLSTATE SHRET
 // ([IsOwnerRetired]). It keeps owners' last activity
-// ([shadow.ActivityRecorder]). Create it with [NewMover] and install the
+// ([shadow.ActivityRecorder]) and records upgraded guests
+// ([shadow.GuestEnder]). Create it with [NewMover] and install the
 // tables and triggers with [Mover.Migrate]. It is safe for concurrent use
 // by any number of goroutines and processes.
 //
@@ -98,6 +99,7 @@ var (
 	_ shadow.GuestData        = (*Mover)(nil)
 	_ shadow.Retirer          = (*Mover)(nil)
 	_ shadow.ActivityRecorder = (*Mover)(nil)
+	_ shadow.GuestEnder       = (*Mover)(nil)
 )
 
 // ownerTable is an OwnerTable with its statements.

@@ -13,12 +13,17 @@ import (
 	"github.com/shadowaccounts/shadow"
 )
 
-// Retirement and activity: two tables and one trigger function in the
-// schema of the store (WithSchema, or the first schema of the search_path):
+// Retirement, activity and ended guests: three tables and one trigger
+// function in the schema of the store (WithSchema, or the first schema of
+// the search_path):
 //
 //	shadow_retired_owners  owner text PRIMARY KEY, retired_at timestamptz
 //	shadow_owner_activity  owner text PRIMARY KEY, last_at timestamptz
+//	shadow_ended_guests    guest text PRIMARY KEY, reason text, ended_at timestamptz
 //	shadow_refuse_retired_owner()  BEFORE INSERT OR UPDATE OF <owner column>
+//
+// shadow_ended_guests records upgraded guests ([shadow.GuestEnder]); it
+// refuses no write.
 //
 // The trigger runs on the cart table, on every owner table of a Mover and
 // on the activity table. It takes the owner's retirement lock shared (a
@@ -35,6 +40,7 @@ import (
 const (
 	retiredTableName  = "shadow_retired_owners"
 	activityTableName = "shadow_owner_activity"
+	endedTableName    = "shadow_ended_guests"
 	refuseFuncName    = "shadow_refuse_retired_owner"
 	refuseTrigger     = "shadow_refuse_retired_owner"
 	// retiredState is the SQLSTATE the trigger raises; IsOwnerRetired
@@ -48,6 +54,7 @@ type ownerSQL struct {
 	schema   string // as configured; empty for the search_path
 	retired  string // quoted table names
 	activity string
+	ended    string
 	refuse   string // quoted function name
 	ns       string // the retirement lock's namespace, hashed with the owner
 	migrated int64  // advisory lock key of their migration
@@ -60,7 +67,7 @@ func newOwnerSQL(schema string) ownerSQL {
 		}
 		return pgx.Identifier{schema, name}.Sanitize()
 	}
-	o := ownerSQL{schema: schema, retired: q(retiredTableName), activity: q(activityTableName), refuse: q(refuseFuncName)}
+	o := ownerSQL{schema: schema, retired: q(retiredTableName), activity: q(activityTableName), ended: q(endedTableName), refuse: q(refuseFuncName)}
 	o.ns = "shadow retire " + o.retired + ":"
 	o.migrated = advisoryKey("pgstore migrate", o.retired)
 	return o
@@ -81,6 +88,12 @@ func (o ownerSQL) createStatements() []string {
 	owner   text COLLATE "C" PRIMARY KEY,
 	last_at timestamptz NOT NULL
 )`,
+		`CREATE TABLE IF NOT EXISTS ` + o.ended + ` (
+	guest    text COLLATE "C" PRIMARY KEY,
+	reason   text NOT NULL CHECK (reason <> ''),
+	ended_at timestamptz NOT NULL
+)`,
+		`CREATE INDEX IF NOT EXISTS ` + pgx.Identifier{endedTableName + "_at_idx"}.Sanitize() + ` ON ` + o.ended + ` (ended_at)`,
 		`CREATE OR REPLACE FUNCTION ` + o.refuse + `() RETURNS trigger LANGUAGE plpgsql AS $shadow$
 DECLARE
 	o text := to_jsonb(NEW) ->> TG_ARGV[0];

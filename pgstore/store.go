@@ -28,8 +28,8 @@ const (
 // Store is a [shadow.CartStore] on PostgreSQL: one row per owner and SKU in
 // one table. Create it with [New] (the zero value is not usable) and the
 // table with [Store.Migrate]. It is also a [shadow.CartRetirer] (MergeGuest
-// and DeleteGuest retire the guest, and Add refuses retired owners) and a
-// [shadow.ActivityRecorder]; to move the app's own tables with the carts,
+// and DeleteGuest retire the guest, and Add refuses retired owners), a
+// [shadow.ActivityRecorder] and a [shadow.GuestEnder]; to move the app's own tables with the carts,
 // give it to a [Mover].
 //
 // A Store is safe for concurrent use, by any number of goroutines and
@@ -49,6 +49,7 @@ var (
 	_ shadow.CartStore        = (*Store)(nil)
 	_ shadow.CartRetirer      = (*Store)(nil)
 	_ shadow.ActivityRecorder = (*Store)(nil)
+	_ shadow.GuestEnder       = (*Store)(nil)
 )
 
 // Option configures a Store; see [New].

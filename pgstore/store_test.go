@@ -26,6 +26,14 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+func TestGuestEnderConformance(t *testing.T) {
+	t.Parallel()
+	shadowtest.TestGuestEnder(t, func(t *testing.T) shadow.GuestEnder {
+		s, _ := newStore(t)
+		return s
+	})
+}
+
 func TestNewValidatesOptions(t *testing.T) {
 	t.Parallel()
 	// pgxpool.New connects lazily: these cases need no server.

@@ -35,8 +35,8 @@ type GuestDataFixture struct {
 type NewGuestData func(t *testing.T) GuestDataFixture
 
 // TestGuestData runs the contract of shadow.GuestData's documentation,
-// and of its optional capabilities shadow.Retirer and
-// shadow.ActivityRecorder, against stores made by newStore. Cases of a
+// and of its optional capabilities shadow.Retirer, shadow.ActivityRecorder
+// and shadow.GuestEnder, against stores made by newStore. Cases of a
 // capability the store lacks are skipped, saying so.
 func TestGuestData(t *testing.T, newStore NewGuestData) {
 	t.Helper()
@@ -56,6 +56,8 @@ func TestGuestData(t *testing.T, newStore NewGuestData) {
 		{"Retirer", testRetirer},
 		{"RetirerRefusesMoveIntoRetired", testMoveIntoRetired},
 		{"ActivityRecorder", testActivity},
+		{"GuestEnder", testGuestDataEnder},
+		{"GuestEnderRefusesNoWrite", testEndedStillWritable},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -355,4 +357,134 @@ func testActivity(t *testing.T, f GuestDataFixture) {
 	if at, err := a.LastActivity(ctx, "other"); err != nil || !at.Equal(base.Add(48*time.Hour)) {
 		t.Errorf("LastActivity of another owner = %v, %v; want %v", at, err, base.Add(48*time.Hour))
 	}
+}
+
+func testGuestDataEnder(t *testing.T, f GuestDataFixture) {
+	e, ok := f.Store.(shadow.GuestEnder)
+	if !ok {
+		t.Skipf("%T does not implement shadow.GuestEnder (optional)", f.Store)
+	}
+	testEnder(t, e)
+}
+
+// testEndedStillWritable: an upgraded guest keeps its id and its data, so
+// recording its end must not refuse the account's writes, moves or
+// deletes.
+func testEndedStillWritable(t *testing.T, f GuestDataFixture) {
+	e, ok := f.Store.(shadow.GuestEnder)
+	if !ok {
+		t.Skipf("%T does not implement shadow.GuestEnder (optional)", f.Store)
+	}
+	ctx := t.Context()
+	put(t, f, "upgraded", "before")
+	if err := e.EndGuest(ctx, "upgraded", shadow.EndUpgraded, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	put(t, f, "upgraded", "after")
+	wantKeys(t, f, "upgraded", "before", "after")
+	put(t, f, "guest", "g")
+	move(t, f, "guest", "upgraded")
+	wantKeys(t, f, "upgraded", "before", "after", "g")
+	if r, ok := f.Store.(shadow.Retirer); ok {
+		if gone, err := r.Retired(ctx, "upgraded"); err != nil || gone {
+			t.Errorf("Retired(upgraded) = %v, %v; EndGuest must retire nothing", gone, err)
+		}
+	}
+}
+
+// NewGuestEnder returns an empty store with the shadow.GuestEnder
+// capability for one subtest; it may register cleanup with t.
+type NewGuestEnder func(t *testing.T) shadow.GuestEnder
+
+// TestGuestEnder runs the contract of shadow.GuestEnder's documentation
+// against stores made by newEnder: for cart stores and other stores that
+// TestGuestData does not reach. TestGuestData runs it too when its store
+// has the capability.
+func TestGuestEnder(t *testing.T, newEnder NewGuestEnder) {
+	t.Helper()
+	testEnder(t, newEnder(t))
+}
+
+func testEnder(t *testing.T, e shadow.GuestEnder) {
+	ctx := t.Context()
+	base := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	ended := func(guest string, wantReason shadow.EndReason, wantOK bool) {
+		t.Helper()
+		reason, ok, err := e.GuestEnded(ctx, guest)
+		if err != nil || reason != wantReason || ok != wantOK {
+			t.Errorf("GuestEnded(%q) = %q, %v, %v; want %q, %v, nil", guest, reason, ok, err, wantReason, wantOK)
+		}
+	}
+	ended("unknown", "", false)
+
+	for _, c := range []struct {
+		guest   string
+		reasons []shadow.EndReason // recorded in this order, a minute apart
+		want    shadow.EndReason
+	}{
+		{"upgraded", []shadow.EndReason{shadow.EndUpgraded}, shadow.EndUpgraded},
+		{"repeat", []shadow.EndReason{shadow.EndUpgraded, shadow.EndUpgraded}, shadow.EndUpgraded},
+		{"first-kept", []shadow.EndReason{shadow.EndUpgraded, shadow.EndMerged, shadow.EndDeleted}, shadow.EndUpgraded},
+		{"deleted-replaced", []shadow.EndReason{shadow.EndDeleted, shadow.EndMerged, shadow.EndUpgraded}, shadow.EndMerged},
+		{"deleted", []shadow.EndReason{shadow.EndDeleted, shadow.EndDeleted}, shadow.EndDeleted},
+	} {
+		for i, r := range c.reasons {
+			if err := e.EndGuest(ctx, c.guest, r, base.Add(time.Duration(i)*time.Minute)); err != nil {
+				t.Fatalf("EndGuest(%q, %q): %v", c.guest, r, err)
+			}
+		}
+		ended(c.guest, c.want, true)
+	}
+	ended("unknown", "", false)
+
+	for _, bad := range []struct{ guest, reason string }{{"", "upgraded"}, {"empty-reason", ""}} {
+		if err := e.EndGuest(ctx, bad.guest, shadow.EndReason(bad.reason), base); err == nil {
+			t.Errorf("EndGuest(%q, %q) = nil, want an error", bad.guest, bad.reason)
+		}
+	}
+	ended("empty-reason", "", false)
+
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := e.EndGuest(cancelled, "cancelled", shadow.EndUpgraded, base); !errors.Is(err, context.Canceled) {
+		t.Errorf("EndGuest with a cancelled context = %v, want context.Canceled", err)
+	}
+	if _, _, err := e.GuestEnded(cancelled, "upgraded"); !errors.Is(err, context.Canceled) {
+		t.Errorf("GuestEnded with a cancelled context = %v, want context.Canceled", err)
+	}
+	ended("cancelled", "", false)
+
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Go(func() { errs <- e.EndGuest(ctx, "concurrent", shadow.EndUpgraded, base) })
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("concurrent EndGuest: %v", err)
+		}
+	}
+	ended("concurrent", shadow.EndUpgraded, true)
+
+	// Records: upgraded, repeat, first-kept and concurrent at base;
+	// deleted-replaced at base+1m (the merge replaced the deletion);
+	// deleted at base.
+	if n, err := e.PruneEnded(ctx, base); err != nil || n != 0 {
+		t.Errorf("PruneEnded(base) = %d, %v; want 0: no record is older", n, err)
+	}
+	if n, err := e.PruneEnded(ctx, base.Add(time.Second)); err != nil || n != 5 {
+		t.Errorf("PruneEnded(base+1s) = %d, %v; want the 5 records made at base", n, err)
+	}
+	ended("upgraded", "", false)
+	ended("deleted-replaced", shadow.EndMerged, true)
+	if n, err := e.PruneEnded(ctx, base.Add(time.Hour)); err != nil || n != 1 {
+		t.Errorf("PruneEnded(base+1h) = %d, %v; want the last record", n, err)
+	}
+	ended("deleted-replaced", "", false)
+	if err := e.EndGuest(ctx, "upgraded", shadow.EndMerged, base); err != nil {
+		t.Fatal(err)
+	}
+	ended("upgraded", shadow.EndMerged, true) // pruned, so recorded afresh
 }

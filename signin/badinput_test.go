@@ -47,20 +47,38 @@ type clock struct{ now time.Time }
 
 func (c *clock) Now() time.Time { return c.now }
 
-// started begins a sign-in on f with a recorder and returns the state and
-// the state cookie.
-func started(t *testing.T, f *signin.Flow, r *http.Request) (string, *http.Cookie) {
+// started begins a sign-in on f with a recorder and returns the state,
+// the state cookie and the browser cookie the state is bound to (set now,
+// or already in r).
+func started(t *testing.T, f *signin.Flow, r *http.Request) (state string, cookie, browser *http.Cookie) {
 	t.Helper()
 	w := httptest.NewRecorder()
 	u, err := f.AuthCodeURL(w, r)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cookies := w.Result().Cookies()
-	if len(cookies) != 1 {
-		t.Fatalf("AuthCodeURL set %d cookies, want 1", len(cookies))
+	state = query(t, u, "state")
+	for _, c := range w.Result().Cookies() {
+		switch {
+		case strings.HasSuffix(c.Name, state):
+			cookie = c
+		case strings.HasSuffix(c.Name, "shadow-browser"):
+			browser = c
+		default:
+			t.Fatalf("AuthCodeURL set the cookie %s", c.Name)
+		}
 	}
-	return query(t, u, "state"), cookies[0]
+	if browser == nil {
+		for _, c := range r.Cookies() {
+			if strings.HasSuffix(c.Name, "shadow-browser") {
+				browser = c
+			}
+		}
+	}
+	if cookie == nil || browser == nil {
+		t.Fatalf("AuthCodeURL set state cookie %v, browser cookie %v; want both", cookie, browser)
+	}
+	return state, cookie, browser
 }
 
 func callback(t *testing.T, f *signin.Flow, q string, cookies ...*http.Cookie) (*signin.Result, error) {
@@ -88,8 +106,9 @@ func TestBadCallbacks(t *testing.T) {
 	guest := b.guestID()
 	_, withGuest := recorderFor(t, b, a.srv.URL+"/login")
 
-	state, cookie := started(t, a.flow, withGuest)
-	foreignState, foreignCookie := started(t, other, newRequest(t, "/login"))
+	state, cookie, bc := started(t, a.flow, withGuest)
+	withGuest.AddCookie(bc) // later sign-ins of this browser reuse it
+	foreignState, foreignCookie, _ := started(t, other, newRequest(t, "/login"))
 	renamed := *foreignCookie
 	renamed.Name = strings.Replace(renamed.Name, foreignState, state, 1)
 	tampered := *cookie
@@ -100,14 +119,16 @@ func TestBadCallbacks(t *testing.T) {
 		cookies []*http.Cookie
 		want    error
 	}{
-		{"no state", "code=abc", []*http.Cookie{cookie}, signin.ErrNoState},
-		{"state of no sign-in", "code=abc&state=" + strings.Repeat("A", 22), []*http.Cookie{cookie}, signin.ErrUnknownState},
-		{"malformed state", "code=abc&state=%00%01", []*http.Cookie{cookie}, signin.ErrUnknownState},
-		{"no cookie (another browser)", "code=abc&state=" + state, nil, signin.ErrUnknownState},
-		{"cookie sealed by another app", "code=abc&state=" + state, []*http.Cookie{&renamed}, signin.ErrInvalidState},
-		{"tampered cookie", "code=abc&state=" + state, []*http.Cookie{&tampered}, signin.ErrInvalidState},
-		{"error parameter", "error=access_denied&error_description=cancelled&state=" + state, []*http.Cookie{cookie}, signin.ErrAuthorization},
-		{"replayed state", "error=access_denied&state=" + state, []*http.Cookie{cookie}, signin.ErrReplayedState},
+		{"no state", "code=abc", []*http.Cookie{bc, cookie}, signin.ErrNoState},
+		{"state of no sign-in", "code=abc&state=" + strings.Repeat("A", 22), []*http.Cookie{bc, cookie}, signin.ErrUnknownState},
+		{"malformed state", "code=abc&state=%00%01", []*http.Cookie{bc, cookie}, signin.ErrUnknownState},
+		{"no cookie (another browser)", "code=abc&state=" + state, []*http.Cookie{bc}, signin.ErrUnknownState},
+		{"no browser cookie (a tossed state cookie)", "code=abc&state=" + state, []*http.Cookie{cookie}, signin.ErrUnknownState},
+		{"another browser cookie", "code=abc&state=" + state, []*http.Cookie{{Name: bc.Name, Value: strings.Repeat("B", 22)}, cookie}, signin.ErrUnknownState},
+		{"cookie sealed by another app", "code=abc&state=" + state, []*http.Cookie{bc, &renamed}, signin.ErrInvalidState},
+		{"tampered cookie", "code=abc&state=" + state, []*http.Cookie{bc, &tampered}, signin.ErrInvalidState},
+		{"error parameter", "error=access_denied&error_description=cancelled&state=" + state, []*http.Cookie{bc, cookie}, signin.ErrAuthorization},
+		{"replayed state", "error=access_denied&state=" + state, []*http.Cookie{bc, cookie}, signin.ErrReplayedState},
 	} {
 		res, err := callback(t, a.flow, c.q, c.cookies...)
 		if !errors.Is(err, c.want) || res != nil {
@@ -118,14 +139,14 @@ func TestBadCallbacks(t *testing.T) {
 		}
 	}
 	var ae *signin.AuthorizationError
-	state2, cookie2 := started(t, a.flow, withGuest)
-	if _, err := callback(t, a.flow, "error=access_denied&error_description=cancelled&state="+state2, cookie2); !errors.As(err, &ae) ||
+	state2, cookie2, _ := started(t, a.flow, withGuest)
+	if _, err := callback(t, a.flow, "error=access_denied&error_description=cancelled&state="+state2, bc, cookie2); !errors.As(err, &ae) ||
 		ae.Code != "access_denied" || ae.Description != "cancelled" {
 		t.Errorf("error parameter: %v", err)
 	}
-	state3, cookie3 := started(t, a.flow, withGuest)
+	state3, cookie3, _ := started(t, a.flow, withGuest)
 	clk.now = clk.now.Add(signin.DefaultStateLifetime + time.Second)
-	if _, err := callback(t, a.flow, "code=abc&state="+state3, cookie3); !errors.Is(err, signin.ErrExpiredState) {
+	if _, err := callback(t, a.flow, "code=abc&state="+state3, bc, cookie3); !errors.Is(err, signin.ErrExpiredState) {
 		t.Errorf("expired state: %v, want ErrExpiredState", err)
 	}
 	if n := a.fake.Count(zitadeltest.OpTokenAuthorizationCode); n != 0 {
@@ -145,10 +166,20 @@ func TestConfigErrors(t *testing.T) {
 		"http redirect":   {Issuer: a.fake.Issuer(), ClientID: "c", RedirectURL: "http://app.example/cb", Secrets: [][]byte{secret}},
 		"http issuer":     {Issuer: "http://zitadel.example", ClientID: "c", RedirectURL: "https://app.example/cb", Secrets: [][]byte{secret}},
 		"negative expiry": {Issuer: a.fake.Issuer(), ClientID: "c", RedirectURL: "https://app.example/cb", Secrets: [][]byte{secret}, StateLifetime: -1},
+		"http post-logout": {Issuer: a.fake.Issuer(), ClientID: "c", RedirectURL: "https://app.example/cb",
+			PostLogoutRedirectURL: "http://app.example/", Secrets: [][]byte{secret}, HTTPClient: a.fake.Client()},
+		// Names that merely start like a loopback address are other hosts.
+		"http redirect, 127. name": {Issuer: a.fake.Issuer(), ClientID: "c", RedirectURL: "http://127.0.0.1.nip.example/cb", Secrets: [][]byte{secret}, HTTPClient: a.fake.Client()},
+		"http redirect, 127 label": {Issuer: a.fake.Issuer(), ClientID: "c", RedirectURL: "http://127.attacker.example/cb", Secrets: [][]byte{secret}, HTTPClient: a.fake.Client()},
 	} {
 		if _, err := signin.New(t.Context(), cfg); err == nil || !strings.HasPrefix(err.Error(), "shadow: ") {
 			t.Errorf("%s: %v, want a shadow: error", name, err)
 		}
+	}
+	// Refused by the configuration check, before any network call.
+	if _, err := signin.New(t.Context(), signin.Config{Issuer: "http://127.attacker.example", ClientID: "c",
+		RedirectURL: "https://app.example/cb", Secrets: [][]byte{secret}}); err == nil || !strings.Contains(err.Error(), "is not an https URL") {
+		t.Errorf("http issuer named 127.attacker.example: %v, want refused as not https", err)
 	}
 	if _, err := a.flow.AuthCodeURL(httptest.NewRecorder(), newRequest(t, "/login"), signin.WithPrompt("consent")); err == nil {
 		t.Error("unknown prompt accepted")

@@ -44,8 +44,9 @@ type Result struct {
 // Callback finishes a sign-in at the redirect URL. In order:
 //
 //  1. the state: the "state" parameter must name a state cookie of this
-//     browser, sealed by this Flow, not expired and not used before; the
-//     cookie is cleared whatever follows. Otherwise an error matching
+//     browser, sealed by this Flow together with this browser's browser
+//     cookie, not expired and not used before; the cookie is cleared
+//     whatever follows. Otherwise an error matching
 //     [ErrBadCallback] ([ErrNoState], [ErrUnknownState], [ErrInvalidState],
 //     [ErrExpiredState], [ErrReplayedState]).
 //  2. an "error" parameter (RFC 6749 §4.1.2.1) gives an [*AuthorizationError].
@@ -83,6 +84,9 @@ func (f *Flow) Callback(w http.ResponseWriter, r *http.Request) (*Result, error)
 	st, err := f.openState(id, c.Value)
 	if err != nil {
 		return nil, err
+	}
+	if !f.sameBrowser(r, st) {
+		return nil, ErrUnknownState // a state cookie planted from another site
 	}
 	if !f.used.use(id, f.now(), time.Unix(st.Expiry, 0)) {
 		return nil, ErrReplayedState

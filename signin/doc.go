@@ -29,7 +29,10 @@
 //   - A callback is accepted only in the browser that started it: a login
 //     CSRF (an attacker's code and state sent to a victim) finds no state
 //     cookie and is refused with ErrUnknownState; nothing is exchanged or
-//     merged.
+//     merged. Every state is also sealed with the browser's own random
+//     cookie (__Host-shadow-browser over https, one per browser, a year),
+//     so a state cookie planted by a sibling subdomain (Domain=, which the
+//     __Secure- prefix of the state cookies does not stop) is refused too.
 //   - The guest to merge is sealed into the state from the sealed guest
 //     session at the start, never read from request input; the guest
 //     session is cleared only when the merge finished or the guest is gone,

@@ -23,7 +23,8 @@ var (
 	ErrNoState error = &callbackError{"shadow: sign-in: callback without state"}
 	// ErrUnknownState: this browser holds no sign-in with the callback's
 	// state: it was started in another browser (a login CSRF, or a link
-	// someone sent), or its cookie already expired and was dropped.
+	// someone sent), its cookie was planted by another site without this
+	// browser's browser cookie, or it already expired and was dropped.
 	ErrUnknownState error = &callbackError{"shadow: sign-in: no sign-in with this state was started in this browser"}
 	// ErrInvalidState: the state cookie is malformed, forged, sealed with
 	// an unknown key, or sealed for another state.

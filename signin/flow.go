@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -35,8 +36,9 @@ type Config struct {
 	// scheme decides the cookies' Secure flag (http only for localhost).
 	RedirectURL string
 	// PostLogoutRedirectURL is where ZITADEL sends the browser after
-	// LogoutURL's sign-out; it must be registered as a post-logout redirect
-	// URI of the application. Optional.
+	// LogoutURL's sign-out: an absolute https URL (http only for
+	// localhost), registered as a post-logout redirect URI of the
+	// application. Optional.
 	PostLogoutRedirectURL string
 	// Scopes requested; default openid, profile and email. "openid" is
 	// always added.
@@ -90,9 +92,10 @@ const (
 // Each sign-in attempt has its own state: a random id, sent as "state", and
 // a cookie of that name's suffix sealing (JWE, dir + A256GCM) the PKCE
 // verifier, the nonce, the guest id from the sealed guest session, the
-// return path and the expiry. Any number of tabs can sign in at once, the
-// server keeps nothing per started sign-in, and a callback is accepted
-// only in the browser that started it.
+// return path, the expiry and the value of the browser's own cookie
+// (__Host-shadow-browser over https, set once per browser). Any number of
+// tabs can sign in at once, the server keeps nothing per started sign-in,
+// and a callback is accepted only in the browser that started it.
 type Flow struct {
 	cfg      Config
 	oauth    oauth2.Config
@@ -105,6 +108,7 @@ type Flow struct {
 	secure   bool
 	cookie   string // state cookie name prefix
 	pending  string // pending-merge cookie name
+	browser  string // browser cookie name (see browserID)
 	path     string // state cookie path: the redirect URL's
 }
 
@@ -172,8 +176,9 @@ func newFlow(cfg Config) (*Flow, error) {
 		bad("RedirectURL %q must use https (http only for localhost)", cfg.RedirectURL)
 	}
 	if cfg.PostLogoutRedirectURL != "" {
-		if u, err := url.Parse(cfg.PostLogoutRedirectURL); err != nil || u.Host == "" {
-			bad("PostLogoutRedirectURL %q is not an absolute URL", cfg.PostLogoutRedirectURL)
+		if u, err := url.Parse(cfg.PostLogoutRedirectURL); err != nil || u.Host == "" ||
+			(u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname()))) {
+			bad("PostLogoutRedirectURL %q is not an absolute https URL (http only for localhost)", cfg.PostLogoutRedirectURL)
 		}
 	}
 	if len(cfg.Secrets) == 0 {
@@ -223,9 +228,9 @@ func newFlow(cfg Config) (*Flow, error) {
 		f.path = "/"
 	}
 	if f.secure {
-		f.cookie, f.pending = "__Secure-shadow-signin-", "__Host-shadow-merge"
+		f.cookie, f.pending, f.browser = "__Secure-shadow-signin-", "__Host-shadow-merge", "__Host-shadow-browser"
 	} else {
-		f.cookie, f.pending = "shadow-signin-", "shadow-merge"
+		f.cookie, f.pending, f.browser = "shadow-signin-", "shadow-merge", "shadow-browser"
 	}
 	return f, nil
 }
@@ -281,9 +286,12 @@ func containsString(l []string, s string) bool {
 	return false
 }
 
+// isLoopback reports whether host (a URL's Hostname) is "localhost" or a
+// loopback IP address; a name such as 127.example.com is not.
 func isLoopback(host string) bool {
-	if host == "localhost" {
+	if strings.EqualFold(host, "localhost") {
 		return true
 	}
-	return host == "127.0.0.1" || host == "::1" || strings.HasPrefix(host, "127.")
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

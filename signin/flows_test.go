@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -159,6 +160,51 @@ func TestLoginCSRFRefused(t *testing.T) {
 	}
 	// That the attacker cannot finish the victim's pending authorization
 	// request at ZITADEL is zitadeltest's TestAuthRequestBoundToBrowser.
+}
+
+// TestTossedStateCookieRefused: a sibling subdomain can set a cookie for
+// the app's host (Domain=, "cookie tossing"; the __Secure- prefix does not
+// prevent it). The attacker starts a sign-in in his browser, signs in,
+// tosses his state cookie into the victim's browser and sends the victim
+// to his callback: the victim must not end up signed into the attacker's
+// account, since the state is bound to the attacker's browser cookie,
+// which no other site can set (__Host- over https).
+func TestTossedStateCookieRefused(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, appOptions{})
+	attacker := a.customer(t, "mallory@example.com")
+	evil := a.browser(t)
+	cb, err := a.fake.SignIn(evil.c, evil.startLogin(""), "mallory@example.com", password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := query(t, cb, "state")
+	victim := a.browser(t)
+	victim.addToCart("mug")
+	guest := victim.guestID()
+	victim.startLogin("") // the victim has a sign-in of his own under way, and so his own browser cookie
+	app, _ := url.Parse(a.srv.URL + "/callback")
+	tossed := 0
+	for _, c := range evil.c.Jar.Cookies(app) {
+		if strings.HasSuffix(c.Name, state) {
+			victim.c.Jar.SetCookies(app, []*http.Cookie{{Name: c.Name, Value: c.Value, Path: "/callback"}})
+			tossed++
+		}
+	}
+	if tossed != 1 {
+		t.Fatalf("found %d state cookies of the attacker, want 1", tossed)
+	}
+	status, body := victim.get(cb)
+	if status != http.StatusBadRequest || !errors.Is(a.err(), signin.ErrUnknownState) || body.UserID == attacker {
+		t.Fatalf("callback with a tossed state cookie: %d %+v (%v), want 400 ErrUnknownState", status, body, a.err())
+	}
+	if !a.exists(guest) || victim.guestID() != guest || len(a.cart(t, attacker)) != 0 {
+		t.Error("the victim's guest was touched or merged into the attacker")
+	}
+	// The attacker's own browser still completes its sign-in.
+	if status, body := evil.get(cb); status != http.StatusOK || body.UserID != attacker {
+		t.Errorf("the attacker's own callback: %d %+v (%v)", status, body, a.err())
+	}
 }
 
 func TestCodeFromAnotherBrowser(t *testing.T) {

@@ -1,10 +1,12 @@
 package signin
 
 import (
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"golang.org/x/oauth2"
 
@@ -76,7 +78,7 @@ func localPath(p string) bool {
 }
 
 // AuthCodeURL starts a sign-in: it sets the attempt's sealed state cookie
-// on w and returns the URL of ZITADEL's authorization endpoint to send the
+// on w (and the browser cookie, when r has none) and returns the URL of ZITADEL's authorization endpoint to send the
 // browser to, with response_type=code, client_id, redirect_uri, scope, a
 // random state, a random nonce, and code_challenge (S256, RFC 7636 §4.2).
 //
@@ -102,6 +104,7 @@ func (f *Flow) AuthCodeURL(w http.ResponseWriter, r *http.Request, opts ...AuthO
 	if s, ok := f.guestSession(r); ok {
 		st.GuestID = s.GuestID
 	}
+	st.Browser = f.browserID(w, r)
 	v, err := f.seal.sealJSON(purposeState, st)
 	if err != nil {
 		return "", fmt.Errorf("shadow: sign-in: seal state: %w", err)
@@ -134,6 +137,33 @@ func (f *Flow) Start(w http.ResponseWriter, r *http.Request, opts ...AuthOption)
 func (f *Flow) stateCookie(id, value string, maxAge int) *http.Cookie {
 	return &http.Cookie{Name: f.cookie + id, Value: value, Path: f.path, MaxAge: maxAge,
 		HttpOnly: true, Secure: f.secure, SameSite: http.SameSiteLaxMode}
+}
+
+// browserCookieLifetime is how long the browser cookie lives: a year, so
+// that it is created once per browser, not per sign-in.
+const browserCookieLifetime = 365 * 24 * time.Hour
+
+// browserID returns the value of r's browser cookie, creating the cookie
+// on w when r has none. Every state is sealed with it and a callback must
+// present the same: a state cookie planted by another site of the same
+// domain (Domain=, "cookie tossing", which the __Secure- prefix of the
+// state cookies does not stop) comes without it. Over https its name has
+// the __Host- prefix, so no other host can set it.
+func (f *Flow) browserID(w http.ResponseWriter, r *http.Request) string {
+	if c, err := r.Cookie(f.browser); err == nil && validStateID(c.Value) {
+		return c.Value
+	}
+	id := randomString(16)
+	http.SetCookie(w, &http.Cookie{Name: f.browser, Value: id, Path: "/", MaxAge: int(browserCookieLifetime.Seconds()),
+		HttpOnly: true, Secure: f.secure, SameSite: http.SameSiteLaxMode})
+	return id
+}
+
+// sameBrowser reports whether r presents the browser cookie st was sealed
+// with.
+func (f *Flow) sameBrowser(r *http.Request, st loginState) bool {
+	c, err := r.Cookie(f.browser)
+	return err == nil && st.Browser != "" && subtle.ConstantTimeCompare([]byte(c.Value), []byte(st.Browser)) == 1
 }
 
 // guestSession reads the guest session of r, if a Manager is configured.

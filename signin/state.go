@@ -18,6 +18,7 @@ type loginState struct {
 	Verifier string `json:"pkce"`           // PKCE code_verifier (RFC 7636)
 	Nonce    string `json:"nonce"`          // the ID token's expected nonce
 	GuestID  string `json:"guest,omitzero"` // the guest session's id at the start, from the sealed session only
+	Browser  string `json:"ua"`             // the browser cookie's value at the start (see browserID)
 	ReturnTo string `json:"ret,omitzero"`   // a local path
 	Expiry   int64  `json:"exp"`            // Unix seconds
 }

@@ -35,11 +35,16 @@ const (
 	maxAuthRequests     = 10000
 )
 
+// maxCodes bounds the authorization codes waiting to be redeemed; expired
+// ones are dropped first, then the oldest.
+const maxCodes = 10000
+
 // browsers holds per-browser state: login sessions and the first-credential
 // codes of users (credential.go).
 type browsers struct {
 	sessions  map[string]*loginSession // by user-agent id
 	authOrder []string                 // ids of st.authReqs, oldest first (some already gone)
+	codeOrder []string                 // keys of st.codes, oldest first (some already redeemed)
 	invites   map[string]*firstCredentialCode
 	passkeys  map[string]*firstCredentialCode
 }
@@ -104,6 +109,34 @@ func (st *state) addAuthRequest(req *authRequest) {
 	b.authOrder = append(b.authOrder, req.id)
 }
 
+// addCode stores an authorization code after dropping expired codes and,
+// beyond maxCodes, the oldest ones: codes nobody redeems (abandoned
+// callbacks) take bounded memory. All codes have the same lifetime, so
+// creation order is expiry order.
+func (st *state) addCode(code string, c *authCode) {
+	now := st.now()
+	b := &st.browsers
+	for len(b.codeOrder) > 0 {
+		old := st.codes[b.codeOrder[0]]
+		if old != nil && now.Before(old.expiresAt) && len(st.codes) < maxCodes {
+			break
+		}
+		delete(st.codes, b.codeOrder[0])
+		b.codeOrder = b.codeOrder[1:]
+	}
+	if len(b.codeOrder) > 2*maxCodes { // mostly codes already redeemed
+		live := b.codeOrder[:0]
+		for _, k := range b.codeOrder {
+			if st.codes[k] != nil {
+				live = append(live, k)
+			}
+		}
+		b.codeOrder = live
+	}
+	st.codes[code] = c
+	b.codeOrder = append(b.codeOrder, code)
+}
+
 // routeAuthRequest sends the browser on after /oauth/v2/authorize stored
 // req: straight back with a code when the browser's login session allows
 // it, to the registration page for prompt=create, else to the login page.
@@ -140,8 +173,8 @@ func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, req *authRequ
 	st := s.st
 	delete(st.authReqs, req.id)
 	code := randomToken(32)
-	st.codes[code] = &authCode{req: req, userID: sess.userID, authTime: sess.authTime,
-		expiresAt: st.now().Add(codeLifetime), sessionID: sess.id}
+	st.addCode(code, &authCode{req: req, userID: sess.userID, authTime: sess.authTime,
+		expiresAt: st.now().Add(codeLifetime), sessionID: sess.id})
 	q := url.Values{"code": {code}}
 	if req.state != "" {
 		q.Set("state", req.state)

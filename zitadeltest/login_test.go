@@ -271,3 +271,40 @@ func TestAuthRequestsBounded(t *testing.T) {
 		t.Errorf("%d auth requests (%d in order) after their lifetime, want only the new one", n, order)
 	}
 }
+
+// TestCodesBounded: codes that are never redeemed (a signed-in browser
+// started sign-ins and abandoned their callbacks) expire and never exceed
+// maxCodes, so the embedded fake's memory stays bounded.
+func TestCodesBounded(t *testing.T) {
+	t.Parallel()
+	s, _ := loginServer(t)
+	b := s.NewBrowser()
+	if _, err := s.SignIn(b, authorizeURL(s, ""), "ada@example.com", "Secr3tP4ssw0rd!"); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := s.SignInSilently(b, authorizeURL(s, "")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Advance(codeLifetime + time.Second)
+	if _, err := s.SignInSilently(b, authorizeURL(s, "")); err != nil {
+		t.Fatal(err)
+	}
+	s.mu.Lock()
+	n := len(s.st.codes)
+	s.mu.Unlock()
+	if n != 1 {
+		t.Errorf("%d codes after the others expired, want only the new one", n)
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.st
+	for range maxCodes + 5 {
+		st.addCode(randomToken(12), &authCode{req: &authRequest{}, expiresAt: st.now().Add(codeLifetime)})
+	}
+	if n, order := len(st.codes), len(st.browsers.codeOrder); n != maxCodes || order > 2*maxCodes+1 {
+		t.Errorf("%d codes (%d in order), want %d", n, order, maxCodes)
+	}
+}

@@ -73,7 +73,7 @@ func (s *shop) beginSignIn(w http.ResponseWriter, r *http.Request, opts ...signi
 
 // callback finishes the sign-in. The guest that started it is merged into
 // the account; a merge that fails keeps the guest, its cart and its cookie
-// for the next sign-in.
+// for the sign-out (settleGuest) or the next sign-in.
 func (s *shop) callback(w http.ResponseWriter, r *http.Request) {
 	res, err := s.flow.Callback(w, r)
 	if err != nil {
@@ -103,7 +103,7 @@ func (s *shop) callback(w http.ResponseWriter, r *http.Request) {
 	case signin.MergeDeferred:
 		log.Printf("shop: merge deferred: %v", res.Merge.Err)
 		kind = "error"
-		flash += " We could not move your guest cart just now; it is safe and moves into your account at your next sign-in."
+		flash += " We could not move your guest cart just now; it is safe, and we move it into your account when you sign out or sign in again."
 	}
 	if cu.FormerGuestID != "" && res.Merge.Status != signin.SameUser {
 		flash += " Your account is your guest account: same user id, same cart."
@@ -158,7 +158,11 @@ func (s *shop) logout(w http.ResponseWriter, r *http.Request) {
 		s.customers.Delete(c.Value)
 	}
 	s.setCookie(w, customerCookie, "", -1)
-	s.flash.Set(w, "ok", "You are signed out.")
+	msg := "You are signed out."
+	if cu != nil {
+		msg += s.settleGuest(w, r, cu.UserID)
+	}
+	s.flash.Set(w, "ok", msg)
 	if cu == nil {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
@@ -170,4 +174,28 @@ func (s *shop) logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, u, http.StatusSeeOther)
+}
+
+// settleGuest runs at sign-out when the browser still holds a guest
+// session, the guest of a merge deferred at sign-in: it tries the merge
+// into the customer's account again and then clears the guest session
+// either way, so that the next person at this browser neither sees the
+// customer's guest cart nor, by signing in, gets it merged into their
+// account. It returns a sentence for the sign-out message.
+func (s *shop) settleGuest(w http.ResponseWriter, r *http.Request, userID string) string {
+	if _, err := s.mgr.ReadSession(r); err != nil {
+		return ""
+	}
+	out := signin.MergeSession(w, r, s.mgr, userID)
+	s.mgr.ClearSession(w)
+	switch out.Status {
+	case signin.Merged:
+		if n := itemCount(out.Result.Merged); n > 0 {
+			return " We moved " + plural(n, "item") + " from your guest cart into your account."
+		}
+	case signin.MergeDeferred:
+		log.Printf("shop: sign-out: %v", out.Err)
+		return " Your guest cart could not be moved into your account, so it was removed from this browser."
+	}
+	return ""
 }

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/url"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/shadowaccounts/shadow"
@@ -48,8 +50,11 @@ type adminPage struct {
 }
 
 // adminAllowed reports whether r may use the admin page: the embedded fake
-// is running, the client is on this machine, and the request comes from
-// the shop's own pages (Sec-Fetch-Site, sent by every current browser).
+// is running, the client is on this machine, the browser addressed the
+// shop by a loopback name or by its base URL's host (a site whose name
+// resolves to 127.0.0.1, DNS rebinding, is its own origin and passes the
+// other checks), and the request comes from the shop's own pages
+// (Sec-Fetch-Site, sent by every current browser).
 func (s *shop) adminAllowed(w http.ResponseWriter, r *http.Request) bool {
 	if s.demo == nil {
 		s.errorPage(w, r, http.StatusNotFound, "The admin page exists only with the embedded fake ZITADEL. Against a real instance, sweep from cron: go run ./examples/sweep -older-than 720h.")
@@ -60,12 +65,26 @@ func (s *shop) adminAllowed(w http.ResponseWriter, r *http.Request) bool {
 		s.errorPage(w, r, http.StatusForbidden, "The admin page answers only browsers on this machine.")
 		return false
 	}
+	if base, err := url.Parse(s.baseURL); !loopbackHost(r.Host) && (err != nil || !strings.EqualFold(r.Host, base.Host)) {
+		s.errorPage(w, r, http.StatusForbidden, "The admin page opens only at localhost or 127.0.0.1. Use the link in the shop's header.")
+		return false
+	}
 	switch r.Header.Get("Sec-Fetch-Site") {
 	case "", "same-origin", "none":
 		return true
 	}
 	s.errorPage(w, r, http.StatusForbidden, "The admin page opens only from the shop itself. Type its address or use the link in the shop's header.")
 	return false
+}
+
+// loopbackHost reports whether a Host header names this machine:
+// "localhost" or a loopback address, with or without a port.
+func loopbackHost(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	return isLocalhost(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"))
 }
 
 func (s *shop) admin(w http.ResponseWriter, r *http.Request) {

@@ -129,6 +129,10 @@ const (
 	writeTimeout      = 30 * time.Second
 	idleTimeout       = 2 * time.Minute
 	maxHeaderBytes    = 64 << 10
+	// requestBudget bounds each request's calls to ZITADEL (with the SDK's
+	// retries), so a hanging ZITADEL ends on the shop's friendly page
+	// before writeTimeout cuts the connection.
+	requestBudget = writeTimeout - 8*time.Second
 )
 
 func newServer(h http.Handler) *http.Server {

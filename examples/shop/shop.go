@@ -39,6 +39,7 @@ type shop struct {
 	upgraded  *onceSet              // of them, those upgraded in place (same user id)
 	invites   *boundedMap[invite]   // passwordless registrations on the embedded fake
 	cartMu    sync.Mutex            // serializes the shop's cart changes (remove rebuilds a cart)
+	budget    time.Duration         // each request's deadline (requestBudget)
 }
 
 // Limits of the in-memory tables: old entries make room for new ones, so
@@ -73,6 +74,7 @@ func newShop(ctx context.Context, cfg config, baseURL string, demo *embedded) (*
 		dead:      newOnceSet(maxDead),
 		upgraded:  newOnceSet(maxDead),
 		invites:   newBoundedMap[invite](maxReports, time.Hour),
+		budget:    requestBudget,
 	}
 	if demo != nil {
 		s.actor = demo.fake.ServiceAccount().ID
@@ -191,7 +193,20 @@ func (s *shop) Handler() http.Handler {
 	h = s.mgr.Middleware(h)
 	h = s.forgetDeadGuests(h)
 	h = cop.Handler(h)
+	h = s.withBudget(h)
 	return securityHeaders(s.issuer, h)
+}
+
+// withBudget gives each request a deadline of s.budget, below the server's
+// write timeout: calls to ZITADEL that outlast it fail with the context's
+// error, and the visitor gets the shop's page saying so instead of a cut
+// connection.
+func (s *shop) withBudget(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), s.budget)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
 }
 
 // noRoute answers a path the shop does not serve (404) or a method it
