@@ -256,6 +256,18 @@ func TestIdleTimeout(t *testing.T) {
 // everything was lost on day 31).
 func TestActiveGuestIsNeverSwept(t *testing.T) {
 	t.Parallel()
+	for name, idleFor := range map[string]time.Duration{
+		"IdleFor 7 days": 7 * 24 * time.Hour,
+		"IdleFor unset":  0, // the idle timeout, 30 days by default
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			testActiveGuestIsNeverSwept(t, idleFor)
+		})
+	}
+}
+
+func testActiveGuestIsNeverSwept(t *testing.T, idleFor time.Duration) {
 	e := newEnv(t)
 	e.store = e.store.WithClock(e.clock.Now)
 	e.mgr = e.withOptions(t, shadow.WithCartStore(e.store))
@@ -271,7 +283,7 @@ func TestActiveGuestIsNeverSwept(t *testing.T) {
 		if c := rec.Result().Cookies(); len(c) > 0 {
 			cookie = sessionCookie(t, rec)
 		}
-		if _, err := e.mgr.Sweep(t.Context(), shadow.SweepOptions{OlderThan: 30 * 24 * time.Hour, IdleFor: 7 * 24 * time.Hour,
+		if _, err := e.mgr.Sweep(t.Context(), shadow.SweepOptions{OlderThan: 30 * 24 * time.Hour, IdleFor: idleFor,
 			RequestsPerSecond: -1}); err != nil {
 			t.Fatalf("day %d: Sweep: %v", day, err)
 		}
