@@ -49,16 +49,7 @@ func (a *activityMemory) due(id string, now time.Time, every time.Duration) bool
 	if a.last == nil {
 		a.last = map[string]time.Time{}
 	}
-	if len(a.last) >= maxChecked {
-		for k, t := range a.last {
-			if now.Sub(t) >= every {
-				delete(a.last, k)
-			}
-		}
-		if len(a.last) >= maxChecked {
-			clear(a.last)
-		}
-	}
+	makeRoom(a.last, func(t time.Time) bool { return now.Sub(t) >= every })
 	a.last[id] = now
 	return true
 }

@@ -25,14 +25,9 @@ type renewal struct {
 	at  time.Time // when the exchange ended
 }
 
-const (
-	// renewRetryAfter is how long a failed renewal of a guest is not
-	// retried; requests meanwhile keep their still-valid token or get the
-	// failure.
-	renewRetryAfter = 30 * time.Second
-	// maxRenewals bounds the memory; stale entries go first.
-	maxRenewals = 100_000
-)
+// renewRetryAfter is how long a failed renewal of a guest is not retried;
+// requests meanwhile keep their still-valid token or get the failure.
+const renewRetryAfter = 30 * time.Second
 
 // get returns the last renewal of id when it still serves at now: a token
 // that expires after now+window, or a failure younger than renewRetryAfter.
@@ -59,16 +54,7 @@ func (r *renewalMemory) put(id string, e renewal, window time.Duration) {
 	if r.m == nil {
 		r.m = map[string]renewal{}
 	}
-	if len(r.m) >= maxRenewals {
-		for k, old := range r.m {
-			if !old.serves(e.at, window) {
-				delete(r.m, k)
-			}
-		}
-		if len(r.m) >= maxRenewals {
-			clear(r.m) // all live: forgetting costs at most one exchange each
-		}
-	}
+	makeRoom(r.m, func(old renewal) bool { return !old.serves(e.at, window) })
 	r.m[id] = e
 }
 

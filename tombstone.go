@@ -74,10 +74,6 @@ type tombstone struct {
 	at     time.Time
 }
 
-// maxChecked bounds the shared-check memory; beyond it stale entries go,
-// then (all fresh) the table is reset, which only costs extra checks.
-const maxChecked = 100_000
-
 func (t *tombstones) get(id string) (EndReason, bool) {
 	t.mu.RLock()
 	e, ok := t.dead[id]
@@ -122,16 +118,7 @@ func (t *tombstones) markChecked(id string, now time.Time, d time.Duration) {
 	if t.checked == nil {
 		t.checked = map[string]time.Time{}
 	}
-	if len(t.checked) >= maxChecked {
-		for k, at := range t.checked {
-			if now.Sub(at) >= d {
-				delete(t.checked, k)
-			}
-		}
-		if len(t.checked) >= maxChecked {
-			clear(t.checked)
-		}
-	}
+	makeRoom(t.checked, func(at time.Time) bool { return now.Sub(at) >= d })
 	t.checked[id] = now
 }
 
