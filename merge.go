@@ -206,26 +206,14 @@ func (m *Manager) checkMerge(ctx context.Context, guestID, accountID string) (gu
 }
 
 // requireAccount checks that the target of a merge exists and is no
-// guest (GetUserByID and ListUserMetadata, concurrently): a tagged user
-// without the signs of a registered one is a guest.
+// guest, read fresh as a guest is (readGuest): a tagged user without the
+// signs of a registered one is a guest.
 func (m *Manager) requireAccount(ctx context.Context, accountID string) error {
-	var resp zitadel.GetUserByIDResponse
-	var userErr, tagErr error
-	var tags []guestTag
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		userErr = m.call(zitadel.Idempotent(ctx), zitadel.MethodGetUserByID, zitadel.UserIDRequest{UserID: accountID}, &resp)
-	})
-	wg.Go(func() { tags, _, tagErr = m.guestTags(ctx, accountID) })
-	wg.Wait()
+	g, err := m.readGuest(ctx, accountID)
 	switch {
-	case userErr != nil:
-		return fmt.Errorf("%w (merge target %s)", userErr, accountID)
-	case resp.User == nil:
-		return fmt.Errorf("%w: merge target %s", ErrNotFound, accountID)
-	case tagErr != nil:
-		return fmt.Errorf("%w (merge target %s)", tagErr, accountID)
-	case len(tags) > 0 && !m.registered(*resp.User):
+	case err != nil:
+		return fmt.Errorf("%w (merge target %s)", err, accountID)
+	case len(g.tags) > 0 && !g.registered:
 		return fmt.Errorf("%w: %s", ErrTargetIsGuest, accountID)
 	}
 	return nil
