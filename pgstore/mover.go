@@ -32,14 +32,23 @@ type OwnerTable struct {
 	OnConflict Conflict
 	// MoveSQL, when set, moves the rows instead: it runs in the move's
 	// transaction with $1 the guest and $2 the account, must leave no row
-	// owned by $1, and its affected row count is what MoveResult reports.
+	// owned by $1 (else the move fails with [ErrGuestRowsLeft] and changes
+	// nothing), and its affected row count is what MoveResult reports.
 	// Use it to merge conflicting rows in SQL (sum counters, keep the newer
 	// row). Key and OnConflict are then ignored.
 	MoveSQL string
 	// DeleteSQL, when set, deletes the rows instead, with $1 the guest
-	// (for example to archive them first).
+	// (for example to archive them first); like MoveSQL it must leave no
+	// row owned by $1.
 	DeleteSQL string
 }
+
+// ErrGuestRowsLeft is returned (wrapped, naming the table) by
+// [Mover.MoveGuest] and [Mover.DeleteGuest] when an OwnerTable's MoveSQL or
+// DeleteSQL left rows owned by the guest: the transaction is rolled back,
+// so nothing moved or was deleted and the guest is not retired, rather
+// than leaving rows under a guest that MergeInto or Sweep then deletes.
+var ErrGuestRowsLeft = errors.New("pgstore: custom SQL left rows owned by the guest")
 
 // Conflict says which row a move keeps when the guest and the account both
 // have a row with the same OwnerTable.Key.
@@ -110,6 +119,23 @@ type ownerTable struct {
 	name, column              string // quoted name, unquoted column
 	resolve, move, deleteRows string // resolve is empty without Key
 	resolveDropsGuest         bool   // KeepAccountRow
+	customMove, customDelete  bool   // MoveSQL, DeleteSQL: checked by leftover
+	leftover                  string // does $1 still own rows?
+}
+
+// queueLeftover queues the check that guestID owns no row in t, after the
+// table's MoveSQL or DeleteSQL ran.
+func (t ownerTable) queueLeftover(b *pgx.Batch, guestID string) {
+	b.Queue(t.leftover, guestID).QueryRow(func(row pgx.Row) error {
+		var left bool
+		if err := row.Scan(&left); err != nil {
+			return err
+		}
+		if left {
+			return fmt.Errorf("%w: table %s", ErrGuestRowsLeft, t.name)
+		}
+		return nil
+	})
 }
 
 // NewMover returns a Mover on pool, which the caller owns. It does no
@@ -199,6 +225,8 @@ func newOwnerTable(t OwnerTable) (ownerTable, error) {
 	if t.DeleteSQL != "" {
 		ot.deleteRows = t.DeleteSQL
 	}
+	ot.customMove, ot.customDelete = t.MoveSQL != "", t.DeleteSQL != ""
+	ot.leftover = `SELECT EXISTS (SELECT FROM ` + name + ` WHERE ` + col + ` = $1)`
 	return ot, nil
 }
 
@@ -286,6 +314,9 @@ func (m *Mover) move(ctx context.Context, tx pgx.Tx, guestID, accountID string) 
 			}
 		}
 		b.Queue(t.move, guestID, accountID).Exec(count)
+		if t.customMove {
+			t.queueLeftover(b, guestID)
+		}
 	}
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return 0, err
@@ -314,6 +345,9 @@ func (m *Mover) DeleteGuest(ctx context.Context, guestID string) error {
 		m.own.queueRetire(b, guestID)
 		for _, t := range m.tables {
 			b.Queue(t.deleteRows, guestID)
+			if t.customDelete {
+				t.queueLeftover(b, guestID)
+			}
 		}
 		return tx.SendBatch(ctx, b).Close()
 	})

@@ -439,3 +439,54 @@ func waitUntil(t *testing.T, cond string, done <-chan struct{}) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestMoverCustomSQLMustLeaveNoGuestRow: a MoveSQL or DeleteSQL that
+// leaves rows owned by the guest (a WHERE clause gone wrong) fails the
+// move or delete, which then changes nothing, rather than committing
+// rows under a retired guest that MergeInto or Sweep would then delete the
+// user of: orphans.
+func TestMoverCustomSQLMustLeaveNoGuestRow(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name string
+		cfg  func(table string) pgstore.OwnerTable
+		op   func(ctx context.Context, m *pgstore.Mover) error
+	}{
+		{"MoveSQL",
+			func(table string) pgstore.OwnerTable {
+				return pgstore.OwnerTable{Name: "saved_widgets", MoveSQL: `UPDATE ` + table + ` SET owner = $2 WHERE owner = $1 AND widget_id = 'a'`}
+			},
+			func(ctx context.Context, m *pgstore.Mover) error {
+				_, err := m.MoveGuest(ctx, "guest", "acct")
+				return err
+			}},
+		{"DeleteSQL",
+			func(table string) pgstore.OwnerTable {
+				return pgstore.OwnerTable{Name: "saved_widgets", DeleteSQL: `DELETE FROM ` + table + ` WHERE owner = $1 AND widget_id = 'a'`}
+			},
+			func(ctx context.Context, m *pgstore.Mover) error { return m.DeleteGuest(ctx, "guest") }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := t.Context()
+			schema, table := newWidgets(t)
+			cfg := c.cfg(table)
+			cfg.Schema = schema
+			m := newMover(t, pgstore.MoverConfig{Schema: schema, Tables: []pgstore.OwnerTable{cfg}})
+			exec(t, `INSERT INTO `+table+` (owner, widget_id) VALUES ('guest', 'a'), ('guest', 'b')`)
+			if err := c.op(ctx, m); !errors.Is(err, pgstore.ErrGuestRowsLeft) {
+				t.Fatalf("%s that leaves a guest row = %v, want ErrGuestRowsLeft", c.name, err)
+			}
+			got, err := widgetKeys(table)(ctx, "guest")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff([]string{"a", "b"}, got, keysSorted); diff != "" {
+				t.Errorf("guest's widgets after the failed %s (-want +got):\n%s", c.name, diff)
+			}
+			if gone, err := m.Retired(ctx, "guest"); err != nil || gone {
+				t.Errorf("Retired(guest) = %v, %v; a failed %s retires nothing", gone, err, c.name)
+			}
+		})
+	}
+}
