@@ -419,6 +419,10 @@ func (c *checker) metadataSearch(ctx context.Context, g Guest) {
 // exchange steps.
 func (c *checker) exchange(ctx context.Context, guestID string) {
 	m := c.m
+	if m.cfg.clientID == "" {
+		c.skip("no WithClientID: this Manager only sweeps or upgrades, it exchanges no tokens", exchangeSteps...)
+		return
+	}
 	tok, err := m.impersonate(ctx, guestID, true, impersonationScope)
 	if ctx.Err() != nil {
 		return

@@ -366,3 +366,24 @@ func (e *env) app(t *testing.T, a zitadeltest.NewApp) string {
 	}
 	return id
 }
+
+// TestCheckSweepOnlyManager: a Manager without WithClientID exchanges no
+// tokens, so the doctor skips those steps instead of failing them.
+func TestCheckSweepOnlyManager(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	mgr := e.withOptions(t, shadow.WithClientID(""))
+	rep, err := mgr.Check(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := wantStatuses(skippedFrom(map[shadow.CheckStep]shadow.CheckStatus{}, shadow.StepApplication,
+		shadow.StepImpersonationPolicy, shadow.StepProjectAudience, shadow.StepScopeRegression,
+		shadow.StepImpersonator, shadow.StepTokenType))
+	if diff := cmp.Diff(want, gotStatuses(rep)); diff != "" {
+		t.Errorf("statuses (-want +got):\n%s\n%s", diff, rep)
+	}
+	if n := guestsLeft(e.fake); n != 0 {
+		t.Errorf("Check left %d users behind", n)
+	}
+}

@@ -249,14 +249,14 @@ func (m *Manager) PruneRetired(ctx context.Context, olderThan time.Duration) (in
 			n, err := d.retirer.PruneRetired(ctx, before)
 			total += n
 			if err != nil {
-				return total, fmt.Errorf("shadow: prune retired owners in store %q: %w", d.name, err)
+				return total, errorf("prune retired owners in store %q: %w", d.name, err)
 			}
 		}
 		if d.ender != nil {
 			n, err := d.ender.PruneEnded(ctx, before)
 			total += n
 			if err != nil {
-				return total, fmt.Errorf("shadow: prune ended guests in store %q: %w", d.name, err)
+				return total, errorf("prune ended guests in store %q: %w", d.name, err)
 			}
 		}
 	}
@@ -283,7 +283,7 @@ func (m *Manager) endGuest(ctx context.Context, guestID string, reason EndReason
 			continue
 		}
 		if err := d.ender.EndGuest(ctx, guestID, reason, at); err != nil {
-			errs = append(errs, fmt.Errorf("shadow: record the end of guest %s in store %q: %w", guestID, d.name, err))
+			errs = append(errs, errorf("record the end of guest %s in store %q: %w", guestID, d.name, err))
 		}
 	}
 	return errors.Join(errs...)
@@ -298,7 +298,7 @@ func (m *Manager) endedInStores(ctx context.Context, guestID string) (EndReason,
 		}
 		reason, ok, err := d.ender.GuestEnded(ctx, guestID)
 		if err != nil {
-			return "", false, fmt.Errorf("shadow: read the end of guest %s in store %q: %w", guestID, d.name, err)
+			return "", false, errorf("read the end of guest %s in store %q: %w", guestID, d.name, err)
 		}
 		if ok {
 			return reason, true, nil
@@ -316,7 +316,7 @@ func (m *Manager) retired(ctx context.Context, owner string) (bool, error) {
 		}
 		ok, err := d.retirer.Retired(ctx, owner)
 		if err != nil {
-			return false, fmt.Errorf("shadow: read retirement in store %q: %w", d.name, err)
+			return false, errorf("read retirement in store %q: %w", d.name, err)
 		}
 		if ok {
 			return true, nil
@@ -334,7 +334,7 @@ func (m *Manager) recordActivity(ctx context.Context, owner string, at time.Time
 			continue
 		}
 		if err := d.activity.RecordActivity(ctx, owner, at); err != nil {
-			return kept, fmt.Errorf("shadow: record activity in store %q: %w", d.name, err)
+			return kept, errorf("record activity in store %q: %w", d.name, err)
 		}
 		kept = true
 	}
@@ -351,7 +351,7 @@ func (m *Manager) lastActivity(ctx context.Context, owner string) (time.Time, er
 		}
 		t, err := d.activity.LastActivity(ctx, owner)
 		if err != nil {
-			return time.Time{}, fmt.Errorf("shadow: read activity in store %q: %w", d.name, err)
+			return time.Time{}, errorf("read activity in store %q: %w", d.name, err)
 		}
 		if t.After(last) {
 			last = t

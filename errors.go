@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"golang.org/x/oauth2"
 
@@ -42,16 +43,51 @@ var (
 	// (IAM_USER_MANAGER, IAM_END_USER_IMPERSONATOR or their ORG_ variants).
 	ErrPermissionDenied = errors.New("shadow: permission denied")
 	// ErrRateLimited: ZITADEL answered 429 (or resource_exhausted) after
-	// every retry, or EnsureGuest's own provisioning limits refused a new
-	// guest ([*RateLimitError]).
+	// every retry, the egress breaker held the request back after such an
+	// answer ([*UnavailableError]), or EnsureGuest's own provisioning limits
+	// refused a new guest ([*RateLimitError]).
 	ErrRateLimited = errors.New("shadow: rate limited")
 	// ErrInvalidProfile: an Upgrade profile is incomplete or malformed;
 	// nothing was sent to ZITADEL.
 	ErrInvalidProfile = errors.New("shadow: invalid profile")
 	// ErrUnavailable: ZITADEL could not be reached or answered 502, 503 or
-	// 504 (after every retry the request allowed); trying later may work.
+	// 504 (after every retry the request allowed), or the egress breaker
+	// held the request back ([*UnavailableError]); trying later may work.
 	ErrUnavailable = errors.New("shadow: ZITADEL unavailable")
+	// ErrNoClientID: Impersonate, the cookie helpers or the guest pool were
+	// used on a Manager built without WithClientID, which the token
+	// exchange needs.
+	ErrNoClientID = errors.New("shadow: no client id: configure WithClientID for the token exchange")
+	// ErrTLS: the TLS connection to ZITADEL failed: its certificate is not
+	// trusted, expired or for another name, the handshake was refused, or
+	// the port does not speak TLS. It is a configuration fault (the issuer
+	// URL, the CA bundle of WithHTTPClient, a proxy), never retried, and it
+	// does not match ErrUnavailable: trying later will not help.
+	ErrTLS = errors.New("shadow: TLS connection to ZITADEL failed")
 )
+
+// UnavailableError is the error of a request the Manager did not send
+// because ZITADEL answered 429 a moment ago: the egress breaker
+// ([EgressBudget]) holds every request back until RetryAfter has passed.
+// The cookie helpers get it at once when the wait is longer than a
+// retry's (RetryOptions.MaxWait); other calls get it when their ctx's
+// deadline comes before the breaker closes. It matches ErrUnavailable and
+// ErrRateLimited. GuestRequired answers it with 503 and a Retry-After
+// header.
+type UnavailableError struct {
+	Method     string        // the ZITADEL call held back, e.g. "CreateUser" or "token exchange"
+	RetryAfter time.Duration // until the breaker closes
+}
+
+func (e *UnavailableError) Error() string {
+	return fmt.Sprintf("shadow: ZITADEL %s: not sent: ZITADEL rate-limited this client; retry in %v",
+		e.Method, e.RetryAfter.Round(time.Millisecond))
+}
+
+// Is makes errors.Is(err, ErrUnavailable) and errors.Is(err, ErrRateLimited) true.
+func (e *UnavailableError) Is(target error) bool {
+	return target == ErrUnavailable || target == ErrRateLimited
+}
 
 // APIError is an error answer of ZITADEL's user service, parsed from the
 // Connect body (code string, details[].debug) or the REST gateway body
@@ -149,26 +185,63 @@ func apiErr(ctx context.Context, method string, err error) error {
 	if errors.As(err, &oe) {
 		return &OAuthError{HTTPStatus: oe.HTTPStatus, Code: oe.Code, Description: oe.Description}
 	}
+	var open *zitadel.BreakerOpenError
+	if errors.As(err, &open) {
+		return &UnavailableError{Method: method, RetryAfter: open.RetryAfter}
+	}
+	if zitadel.IsTLSError(err) {
+		return errorf("ZITADEL %s: %w (not retried; check the issuer URL, the CA bundle of WithHTTPClient and any proxy): %w",
+			method, ErrTLS, err)
+	}
 	var re *oauth2.RetrieveError // a token request of ClientCredentials
 	if errors.As(err, &re) {
 		status := 0
 		if re.Response != nil {
 			status = re.Response.StatusCode
 		}
-		return fmt.Errorf("shadow: ZITADEL %s: service token: %w", method,
+		return errorf("ZITADEL %s: service token: %w", method,
 			&OAuthError{HTTPStatus: status, Code: re.ErrorCode, Description: re.ErrorDescription})
 	}
 	var pa *APIError
 	var po *OAuthError
 	switch {
-	case errors.As(err, &pa), errors.As(err, &po), errors.Is(err, ErrUnavailable), errors.Is(err, ErrNoSessionCodec):
-		return fmt.Errorf("shadow: ZITADEL %s: %w", method, err) // already classified
+	case errors.As(err, &pa), errors.As(err, &po), errors.Is(err, ErrUnavailable), errors.Is(err, ErrTLS),
+		errors.Is(err, ErrNoSessionCodec):
+		return errorf("ZITADEL %s: %w", method, err) // already classified
 	case ctx.Err() != nil:
-		return fmt.Errorf("shadow: ZITADEL %s: %w", method, ctx.Err()) // the caller's ctx ended
+		return errorf("ZITADEL %s: %w", method, ctx.Err()) // the caller's ctx ended
 	}
 	// A network failure or a client timeout: the request may or may not
 	// have reached ZITADEL.
-	return fmt.Errorf("shadow: ZITADEL %s: %w: %w", method, ErrUnavailable, err)
+	return errorf("ZITADEL %s: %w: %w", method, ErrUnavailable, err)
+}
+
+// errorf is fmt.Errorf for the SDK's own messages: the result starts with
+// "shadow: " exactly once, however many wrapped errors repeat the prefix
+// (": shadow: " becomes ": "). errors.Is and errors.As see every %w.
+func errorf(format string, a ...any) error {
+	err := fmt.Errorf(format, a...)
+	msg := strings.TrimPrefix(err.Error(), prefix)
+	return &sdkError{msg: prefix + strings.ReplaceAll(msg, ": "+prefix, ": "), err: err}
+}
+
+const prefix = "shadow: "
+
+type sdkError struct {
+	msg string
+	err error // fmt.Errorf's error, for its wrapped errors
+}
+
+func (e *sdkError) Error() string { return e.msg }
+
+func (e *sdkError) Unwrap() []error {
+	switch u := e.err.(type) {
+	case interface{ Unwrap() []error }:
+		return u.Unwrap()
+	case interface{ Unwrap() error }:
+		return []error{u.Unwrap()}
+	}
+	return nil
 }
 
 func isGatewayStatus(status int) bool {

@@ -58,10 +58,14 @@ func (m *Manager) Impersonate(ctx context.Context, guestID string) (Token, error
 // "subject_token invalid" (docs/zitadel.md §6.7). After a Provision the SDK
 // then reads the user once with GetUserByID, which brings the projection up
 // to date, and retries the exchange up to lagRetries times, waiting
-// lagWait, doubling.
+// lagWait, doubling. That costs 4 sequential round trips (CreateUser, the
+// refused exchange, GetUserByID, the exchange); so for lagMemory after a
+// refusal, GetUserByID goes out together with the first exchange, and a
+// lagging first intent costs 3. Without lag it costs 2 and no read.
 const (
 	lagRetries = 4
 	lagWait    = 50 * time.Millisecond
+	lagMemory  = 10 * time.Minute
 )
 
 // impersonate runs the exchange with scope; fresh says the guest was
@@ -71,6 +75,9 @@ func (m *Manager) impersonate(ctx context.Context, guestID string, fresh bool, s
 	if guestID == "" {
 		return Token{}, errors.New("shadow: Impersonate: empty guest id")
 	}
+	if m.cfg.clientID == "" {
+		return Token{}, ErrNoClientID
+	}
 	if reason, ended := m.tombs.get(guestID); ended { // docs/architecture.md invariant 6
 		if reason == EndUpgraded {
 			return Token{}, fmt.Errorf("%w: %s was upgraded", ErrNotGuest, guestID)
@@ -79,7 +86,7 @@ func (m *Manager) impersonate(ctx context.Context, guestID string, fresh bool, s
 	}
 	actor, err := m.cfg.bearer(ctx)
 	if err != nil {
-		return Token{}, fmt.Errorf("shadow: service token: %w", err)
+		return Token{}, errorf("service token: %w", err)
 	}
 	form := url.Values{
 		"grant_type":           {zitadel.GrantTokenExchange},
@@ -98,6 +105,10 @@ func (m *Manager) impersonate(ctx context.Context, guestID string, fresh bool, s
 		wg.Go(func() { registeredErr = m.refuseRegistered(ctx, guestID) })
 	}
 	var tr *zitadel.TokenResponse
+	var read <-chan error // GetUserByID, once sent
+	if fresh && m.lag.recent() {
+		read = m.readUser(ctx, guestID)
+	}
 	wait := lagWait
 	for attempt := 0; ; attempt++ {
 		tr, err = m.api.PostToken(ctx, form, m.cfg.clientAuth.apply(m.cfg.exactIssuer, m.cfg.now))
@@ -106,8 +117,11 @@ func (m *Manager) impersonate(ctx context.Context, guestID string, fresh bool, s
 			break
 		}
 		if attempt == 0 {
-			if err := m.call(zitadel.Idempotent(ctx), zitadel.MethodGetUserByID,
-				zitadel.UserIDRequest{UserID: guestID}, &zitadel.GetUserByIDResponse{}); err != nil {
+			m.lag.saw()
+			if read == nil {
+				read = m.readUser(ctx, guestID)
+			}
+			if err := <-read; err != nil {
 				wg.Wait()
 				return Token{}, err
 			}

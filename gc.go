@@ -42,8 +42,11 @@ type SweepOptions struct {
 	// Concurrency is how many guests are checked and deleted at once
 	// (default 4).
 	Concurrency int
-	// RequestsPerSecond bounds the run's requests to ZITADEL (default 40,
-	// under ZITADEL Cloud's 50 per second per IP; negative: no bound).
+	// RequestsPerSecond bounds the run's requests to ZITADEL further (0 or
+	// negative: no bound of its own). Every request of a sweep draws from
+	// the Manager's egress budget ([EgressBudget], default 40 per second)
+	// at the lowest priority, so a sweep uses what first intents and
+	// renewals leave and waits out the breaker after a 429.
 	RequestsPerSecond float64
 	// PageSize is how many users one ListUsers page holds (default 100,
 	// at most 1000).
@@ -52,8 +55,12 @@ type SweepOptions struct {
 	// handed out and once at the end. It runs on the sweeping goroutine and
 	// must return quickly.
 	Progress func(SweepReport)
-	// Locker, when set, makes the run take the lock "shadow-sweep:<org>"
-	// first; if another replica holds it, Sweep returns ErrSweepLocked.
+	// Locker, when set, makes the run take the lock named
+	// "shadow-sweep:<organization id>" before its first request, and release
+	// it at the end; if another holder has it, Sweep returns ErrSweepLocked
+	// at once. This is the one way to keep replicas from sweeping together
+	// (with pgstore: Locker: pgstore.NewLocker(pool)); a lock taken around
+	// Sweep under another name excludes nothing.
 	Locker Locker
 	// AllowLiveSessions permits an OlderThan shorter than the Manager's
 	// idle timeout (WithIdleTimeout, or WithSessionLifetime if shorter), which deletes guests whose cookies
@@ -127,8 +134,7 @@ type Locker interface {
 const (
 	maxSweepPage       = 1000
 	defaultConcurrency = 4
-	defaultSweepRate   = 40 // requests per second, under ZITADEL Cloud's 50
-	lagPauses          = 3  // waits for the list to drop users just deleted
+	lagPauses          = 3 // waits for the list to drop users just deleted
 	lockReleaseTimeout = 10 * time.Second
 )
 
@@ -156,8 +162,9 @@ const (
 // Paging neither skips nor loops: users that stay listed (skipped or
 // failed) are counted into the next offset, and users the eventually
 // consistent list still shows after their deletion are recognized. Reads
-// and deletes are retried on connection errors, 429, 502, 503 and 504 and paced by
-// RequestsPerSecond. A guest that fails to delete is reported and the run
+// and deletes are retried on connection errors, 429, 502, 503 and 504, and
+// paced by the Manager's egress budget at the lowest priority (and by
+// RequestsPerSecond). A guest that fails to delete is reported and the run
 // goes on. Sweep returns an error only when it cannot start, when listing
 // fails, or when ctx ends; the report holds what was done until then.
 // Running it again is safe. It emits EventDeleted per guest and
@@ -180,7 +187,7 @@ func (m *Manager) sweepLocked(ctx context.Context, opts SweepOptions, rep *Sweep
 	if opts.Locker != nil {
 		release, ok, err := opts.Locker.TryLock(ctx, "shadow-sweep:"+m.cfg.orgID)
 		if err != nil {
-			return fmt.Errorf("shadow: sweep lock: %w", err)
+			return errorf("sweep lock: %w", err)
 		}
 		if !ok {
 			return ErrSweepLocked
@@ -256,17 +263,14 @@ func (m *Manager) newSweepRun(opts SweepOptions, rep *SweepReport) (*sweepRun, e
 	if idleFor > 0 {
 		r.idle = now.Add(-idleFor)
 	}
-	switch rps := opts.RequestsPerSecond; {
-	case rps == 0:
-		r.limit = rate.NewLimiter(defaultSweepRate, 1)
-	case rps > 0:
+	if rps := opts.RequestsPerSecond; rps > 0 {
 		r.limit = rate.NewLimiter(rate.Limit(rps), 1)
 	}
 	return r, nil
 }
 
 func (r *sweepRun) run(ctx context.Context) error {
-	ctx = withPacer(ctx, r.limit)
+	ctx = withPacer(zitadel.WithPriority(ctx, zitadel.PriorityBackground), r.limit)
 	// Workers take users one by one, across pages: the next page is read
 	// while the last users of this one are still being handled, so no
 	// worker waits at a page boundary.
@@ -477,7 +481,7 @@ func (r *sweepRun) one(ctx context.Context, u zitadel.User) (stays bool) {
 	r.mu.Unlock()
 	for _, d := range r.m.data {
 		if err := d.data.DeleteGuest(ctx, u.UserID); err != nil {
-			r.fail(u.UserID, fmt.Errorf("shadow: delete guest data in store %q: %w", d.name, err))
+			r.fail(u.UserID, errorf("delete guest data in store %q: %w", d.name, err))
 			return true
 		}
 	}

@@ -94,7 +94,8 @@ func startFakeProcess(b *testing.B, n int) *shadow.Manager {
 	clock := func() time.Time { return time.Now().Add(48 * time.Hour) }
 	mgr, err := shadow.New(fp.Issuer, shadow.WithOrganization(fp.Org), shadow.WithClientID(fp.Client),
 		shadow.WithCredentials(shadow.PAT(fp.PAT)), shadow.WithCartStore(memstore.New()),
-		shadow.WithHTTPClient(&http.Client{Transport: tr}), shadow.WithClock(clock))
+		shadow.WithHTTPClient(&http.Client{Transport: tr}), shadow.WithClock(clock),
+		shadow.WithEgressBudget(shadow.EgressBudget{RequestsPerSecond: -1})) // measure the sweep, not the budget
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -61,7 +61,7 @@ func (m *Manager) lockGuest(ctx context.Context, id string) (unlock func(), err 
 	if err != nil || !ok {
 		m.guests.unlock(id)
 		if err != nil {
-			return nil, fmt.Errorf("shadow: guest lock: %w", err)
+			return nil, errorf("guest lock: %w", err)
 		}
 		return nil, fmt.Errorf("%w: %s", ErrGuestBusy, id)
 	}

@@ -56,7 +56,7 @@ func newEnv(t *testing.T, opts ...shadow.Option) *env {
 }
 
 // withOptions returns a Manager on e's fake, store and clock, with fast
-// retries; opts override those defaults.
+// retries and no egress pacing; opts override those defaults.
 func (e *env) withOptions(t *testing.T, opts ...shadow.Option) *shadow.Manager {
 	t.Helper()
 	base := []shadow.Option{
@@ -68,6 +68,9 @@ func (e *env) withOptions(t *testing.T, opts ...shadow.Option) *shadow.Manager {
 		shadow.WithHTTPClient(e.fake.Client()),
 		shadow.WithClock(e.clock.Now),
 		shadow.WithRetry(shadow.RetryOptions{MinWait: time.Millisecond, MaxWait: 10 * time.Millisecond}),
+		// Unpaced, and a 429 holds requests back for moments only; the
+		// budget's own tests set it.
+		shadow.WithEgressBudget(shadow.EgressBudget{RequestsPerSecond: -1, BreakerWait: 5 * time.Millisecond}),
 	}
 	mgr, err := shadow.New(e.fake.Issuer(), append(base, opts...)...)
 	if err != nil {

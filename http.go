@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/shadowaccounts/shadow/internal/zitadel"
 )
 
 // ReadSession opens the session cookie of r. It returns [ErrNoSession]
@@ -146,7 +148,9 @@ func (m *Manager) Middleware(next http.Handler) http.Handler {
 // draft): it calls EnsureGuest and passes the session to next in the
 // request context; a signed-in user's session passes as it is. A
 // cross-site unsafe request gets 403 ([ErrCrossSite]); when a provisioning
-// limit is reached, 429 with Retry-After; when ZITADEL fails, 503.
+// limit is reached, 429 with Retry-After; when ZITADEL fails, 503, with
+// Retry-After while the egress breaker holds requests back after a 429 of
+// ZITADEL ([EgressBudget]).
 func (m *Manager) GuestRequired(next http.Handler) http.Handler {
 	m.mustHaveCodec("GuestRequired")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -161,6 +165,9 @@ func (m *Manager) GuestRequired(next http.Handler) http.Handler {
 			http.Error(w, "too many requests; try again later", http.StatusTooManyRequests)
 			return
 		case err != nil:
+			if d := m.retryAfter(err); d > 0 {
+				w.Header().Set("Retry-After", retryAfterSeconds(d))
+			}
 			m.log().Warn("shadow: guest session unavailable", "err", err)
 			http.Error(w, "session service unavailable; try again", http.StatusServiceUnavailable)
 			return
@@ -170,9 +177,10 @@ func (m *Manager) GuestRequired(next http.Handler) http.Handler {
 }
 
 // EnsureGuest returns the request's session, creating a guest on this
-// first intent when there is none: Provision, then Impersonate (with
-// bounded retries of ZITADEL's projection lag), then the sealed cookie is
-// set on w. A signed-in user's session (Session.SignedIn) is returned as
+// first intent when there is none: a ready guest of the pool
+// (WithGuestPool), with no request to ZITADEL, or else Provision, then
+// Impersonate (with bounded retries of ZITADEL's projection lag); then the
+// sealed cookie is set on w. A signed-in user's session (Session.SignedIn) is returned as
 // it is, without a guest. A missing, invalid, idle or expired cookie, or
 // one whose guest ended ([ErrGuestEnded]: upgraded, merged or swept), gets
 // a new guest: never someone else's. When renewing an existing guest's
@@ -200,8 +208,10 @@ func (m *Manager) GuestRequired(next http.Handler) http.Handler {
 // the client address the proxy vouches for.
 //
 // New guests are subject to WithProvisionLimits: a refusal is a
-// [*RateLimitError] matching [ErrRateLimited]. Call it before writing the
-// response body. Other errors are those of Provision, Impersonate and
+// [*RateLimitError] matching [ErrRateLimited]. While the egress breaker
+// holds requests back after a 429 of ZITADEL for longer than a retry
+// waits, a new guest fails at once with [*UnavailableError]. Call it
+// before writing the response body. Other errors are those of Provision, Impersonate and
 // WriteSession.
 func (m *Manager) EnsureGuest(w http.ResponseWriter, r *http.Request) (Session, error) {
 	if m.codec == nil {
@@ -209,6 +219,9 @@ func (m *Manager) EnsureGuest(w http.ResponseWriter, r *http.Request) (Session, 
 	}
 	if err := m.cop.Check(r); err != nil {
 		return Session{}, fmt.Errorf("%w: %v", ErrCrossSite, err)
+	}
+	if m.cfg.clientID == "" {
+		return Session{}, ErrNoClientID
 	}
 	ctx := r.Context()
 	if s, ok := SessionFromContext(ctx); ok {
@@ -234,10 +247,11 @@ func (m *Manager) EnsureGuest(w http.ResponseWriter, r *http.Request) (Session, 
 		if err := m.limiter.allow(r, m.now()); err != nil {
 			return Session{}, err
 		}
-		// Shared by every waiter: not cancelled when the first one leaves.
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), provisionTimeout)
+		// Shared by every waiter: not cancelled when the first one leaves;
+		// fails at once while the egress breaker is open for longer than a retry waits.
+		ctx, cancel := context.WithTimeout(m.failFast(context.WithoutCancel(ctx)), provisionTimeout)
 		defer cancel()
-		s, err := m.newGuestSession(ctx)
+		s, err := m.newSession(ctx) // from the pool (WithGuestPool) when it has one
 		if err == nil && durable {
 			m.recent.put(key, s, m.now())
 		}
@@ -263,10 +277,13 @@ func (m *Manager) EnsureGuest(w http.ResponseWriter, r *http.Request) (Session, 
 var ErrNoSessionCodec = errors.New("shadow: no session codec: configure WithSessionKeys or WithSessionCodec")
 
 // mustHaveCodec panics when a middleware is built on a Manager without a
-// session codec: a setup mistake, caught at start-up.
+// session codec or a client id: a setup mistake, caught at start-up.
 func (m *Manager) mustHaveCodec(what string) {
 	if m.codec == nil {
 		panic("shadow: " + what + " needs WithSessionKeys or WithSessionCodec")
+	}
+	if m.cfg.clientID == "" {
+		panic("shadow: " + what + " needs WithClientID")
 	}
 }
 
@@ -354,8 +371,11 @@ func (m *Manager) renew(r *http.Request, guestID string) (Token, error) {
 			return Token{}, err
 		}
 		// Shared by the guest's waiting requests: not cancelled when the
-		// first one leaves; traced and observed once, by this caller.
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), provisionTimeout)
+		// first one leaves; traced and observed once, by this caller. It
+		// waits for the egress budget after first intents, and fails at
+		// once while the breaker is open for longer than a retry waits.
+		ctx := zitadel.WithPriority(m.failFast(context.WithoutCancel(r.Context())), zitadel.PriorityRenewal)
+		ctx, cancel := context.WithTimeout(ctx, provisionTimeout)
 		defer cancel()
 		ctx = m.begin(ctx, EventRenewed)
 		start := time.Now()

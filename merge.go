@@ -151,7 +151,7 @@ func (m *Manager) mergeInto(ctx context.Context, guestID, accountID string, sess
 		n, err := m.moveStore(ctx, d, guestID, accountID, &res.Merged)
 		if err != nil {
 			res.Stores = append(res.Stores, StoreMove{Store: d.name})
-			return res, fmt.Errorf("shadow: move guest data in store %q: %w", d.name, err)
+			return res, errorf("move guest data in store %q: %w", d.name, err)
 		}
 		res.Stores = append(res.Stores, StoreMove{Store: d.name, Moved: true, Records: n})
 	}
@@ -167,7 +167,7 @@ func (m *Manager) mergeInto(ctx context.Context, guestID, accountID string, sess
 		}
 		n, err := m.moveStore(ctx, d, guestID, accountID, &res.Merged)
 		if err != nil {
-			return res, fmt.Errorf("shadow: move late guest data in store %q: %w", d.name, err)
+			return res, errorf("move late guest data in store %q: %w", d.name, err)
 		}
 		res.Stores[i].Records += n
 	}

@@ -54,6 +54,9 @@ type config struct {
 	logger          *slog.Logger
 	limits          ProvisionLimits
 	guestLocker     Locker
+	egress          EgressBudget
+	budget          *zitadel.Budget // every request to ZITADEL waits for it (httpClient's transport)
+	pool            *PoolOptions    // nil: no guest pool
 	errs            []error
 }
 
@@ -95,11 +98,13 @@ func WithOrganization(orgID string) Option { return func(c *config) { c.orgID = 
 
 // WithClientID sets the client id of the OIDC application that performs
 // the token exchange; the application needs the Token Exchange grant type.
-// Required.
+// Required for Impersonate, the cookie helpers and the guest pool; a
+// Manager that only provisions, upgrades, merges or sweeps does without
+// (Impersonate then fails with [ErrNoClientID]).
 func WithClientID(clientID string) Option { return func(c *config) { c.clientID = clientID } }
 
 // WithProjectID sets the id of the ZITADEL project of the OIDC application.
-// Required with KeyFile or ClientCredentials credentials: their tokens ask
+// Required with WithClientID and KeyFile or ClientCredentials credentials: their tokens ask
 // for this project's audience, which ZITADEL ≥ v4.15.3 requires of a
 // token-exchange actor (docs/zitadel.md §5.5). PATs need no project.
 func WithProjectID(projectID string) Option { return func(c *config) { c.projectID = projectID } }
@@ -169,8 +174,15 @@ func WithSessionCodec(sc SessionCodec) Option { return func(c *config) { c.codec
 // requests pay for a new TLS handshake.
 func WithHTTPClient(hc *http.Client) Option { return func(c *config) { c.httpClient = hc } }
 
-// WithClock sets the clock for tag times, sweeps, token expiry and
-// sessions (default time.Now). Tests use it instead of sleeping.
+// WithClock sets the Manager's clock (default time.Now): tag times,
+// sweep cutoffs, token expiry, provisioning limits, and everything the
+// Manager builds follows it: the default session codec (WithSessionKeys)
+// and the Verifiers of [Manager.Verifier]. It is the one clock of a test:
+// hand over zitadeltest's, WithClock(fake.Now), and move time with
+// fake.Advance or fake.SetTime instead of sleeping. (A codec given with
+// WithSessionCodec or a Verifier built with NewVerifier keeps its own.)
+// The egress budget and retry waits run on real time: they pace real
+// requests.
 func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
 
 // WithGuestEmailDomain sets the domain of guests' synthetic e-mail
@@ -266,14 +278,14 @@ func newConfig(issuer string, opts []Option) (config, error) {
 	if c.orgID == "" {
 		bad("WithOrganization is required")
 	}
-	if c.clientID == "" {
-		bad("WithClientID is required")
-	}
 	c.clientAuth.clientID = c.clientID
-	if k := c.clientAuth.key; k != nil && k.ClientID != c.clientID {
+	switch k := c.clientAuth.key; {
+	case c.clientID == "" && c.clientAuth.method != AuthNone:
+		bad("WithClientSecret and WithClientKey authenticate the application of WithClientID, which is missing")
+	case k != nil && k.ClientID != c.clientID:
 		bad("WithClientKey: the key file is for client %q, not WithClientID's %q", k.ClientID, c.clientID)
 	}
-	if c.creds.kind != "" && c.creds.kind != "PAT" && c.projectID == "" {
+	if c.clientID != "" && c.creds.kind != "" && c.creds.kind != "PAT" && c.projectID == "" {
 		bad("WithProjectID is required with %s credentials: the token-exchange actor needs the project's audience", c.creds.kind)
 	}
 	switch {
@@ -290,6 +302,12 @@ func newConfig(issuer string, opts []Option) (config, error) {
 	}
 	if c.httpClient == nil {
 		c.httpClient = defaultHTTPClient()
+	}
+	if b, err := newBudget(c.egress); err != nil {
+		errs = append(errs, err)
+	} else {
+		c.budget = b
+		c.httpClient = zitadel.WithBudget(c.httpClient, b)
 	}
 	if c.now == nil {
 		bad("WithClock: nil clock")
@@ -330,6 +348,14 @@ func newConfig(issuer string, opts []Option) (config, error) {
 		bad("WithCookieName: %q is not a valid cookie name", c.cookieName)
 	} else if c.insecureCookies && (strings.HasPrefix(c.cookieName, "__Host-") || strings.HasPrefix(c.cookieName, "__Secure-")) {
 		bad("WithCookieName: %q needs Secure, which WithInsecureCookies drops", c.cookieName)
+	}
+	if c.pool != nil {
+		if err := checkPool(c.pool, c.clientID != ""); err != nil {
+			errs = append(errs, err)
+		}
+		if c.codec == nil && len(c.sessionKeys) == 0 {
+			bad("WithGuestPool serves EnsureGuest, which needs WithSessionKeys or WithSessionCodec")
+		}
 	}
 	if c.retry.MaxAttempts == 0 {
 		c.retry.MaxAttempts = 4

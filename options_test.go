@@ -20,7 +20,7 @@ func TestNewReportsEveryProblemAtOnce(t *testing.T) {
 	if err == nil {
 		t.Fatal("New accepted an invalid configuration")
 	}
-	for _, want := range []string{"https", "WithOrganization", "WithClientID", "PAT: empty token",
+	for _, want := range []string{"https", "WithOrganization", "PAT: empty token",
 		"WithGuestEmailDomain", "WithCookieName", "WithSessionLifetime"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not mention %q:\n%v", want, err)

@@ -69,6 +69,8 @@ type Manager struct {
 	renewLim *limiter           // renewals per client
 	recent   recentSessions
 	guests   guestLocks // per-guest lock of Upgrade, MergeInto and Sweep
+	lag      lagMonitor // when ZITADEL's projection last lagged
+	pool     *guestPool // nil without WithGuestPool
 	tombs    tombstones // guests seen to end: no session of theirs is a guest session
 	cop      *http.CrossOriginProtection
 
@@ -79,10 +81,11 @@ type Manager struct {
 }
 
 // New builds a Manager for the ZITADEL instance at issuer (for example
-// "https://my-instance.zitadel.cloud"). The options WithOrganization,
-// WithClientID and WithCredentials are required; the stores of data guests
-// own (WithCartStore, WithGuestData) are optional; the cookie
-// helpers also need WithSessionKeys or WithSessionCodec. Every invalid or
+// "https://my-instance.zitadel.cloud"). The options WithOrganization
+// and WithCredentials are required; the stores of data guests own
+// (WithCartStore, WithGuestData) are optional; Impersonate and the cookie
+// helpers also need WithClientID, and the cookie helpers WithSessionKeys or
+// WithSessionCodec (a Manager that only sweeps needs neither). Every invalid or
 // missing option is reported at once, joined in one error. New makes no
 // network call.
 func New(issuer string, opts ...Option) (*Manager, error) {
@@ -109,6 +112,9 @@ func New(issuer string, opts ...Option) (*Manager, error) {
 		if err != nil {
 			return nil, err
 		}
+	}
+	if cfg.pool != nil { // last: nothing may fail after its goroutine starts
+		m.pool = newGuestPool(m, *cfg.pool)
 	}
 	return m, nil
 }

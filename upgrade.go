@@ -121,7 +121,7 @@ func (m *Manager) upgradeInPlace(ctx context.Context, guestID string, req zitade
 	err = m.call(ctx, zitadel.MethodUpdateUser, req, &resp)
 	switch {
 	case isAPIError(err, "already_exists", ""):
-		return zitadel.UpdateUserResponse{}, fmt.Errorf("%w: %w", ErrEmailTaken, err)
+		return zitadel.UpdateUserResponse{}, errorf("%w: %w", ErrEmailTaken, err)
 	case password != "" && isPasswordRejection(err):
 		return zitadel.UpdateUserResponse{}, m.passwordPolicyError(ctx, password, err)
 	case errors.Is(err, ErrUnavailable):
@@ -133,7 +133,7 @@ func (m *Manager) upgradeInPlace(ctx context.Context, guestID string, req zitade
 	m.recordUpgraded(ctx, guestID) // docs/architecture.md invariant 6, across replicas
 	if m.cfg.legacyMetadata {
 		if err := m.removeTags(ctx, guestID, tags); err != nil {
-			return resp, fmt.Errorf("%w: %w", ErrTagNotRemoved, err)
+			return resp, errorf("%w: %w", ErrTagNotRemoved, err)
 		}
 	}
 	return resp, nil

@@ -151,12 +151,14 @@ func NewVerifier(issuer string, opts ...VerifierOption) (*Verifier, error) {
 }
 
 // Verifier returns a Verifier for tokens of the Manager's issuer, using
-// its HTTP client and guest tag key. Without WithAudience it accepts
+// its HTTP client (so JWKS fetches draw from the egress budget), its guest
+// tag key and its clock (WithClock). Without WithAudience it accepts
 // tokens naming the Manager's client id or, with WithProjectID, its
 // project id (guest tokens of key-file and client-credentials actors name
 // only the project).
 func (m *Manager) Verifier(opts ...VerifierOption) (*Verifier, error) {
-	base := []VerifierOption{WithVerifierHTTPClient(m.cfg.httpClient), WithVerifierTagKey(m.cfg.tagKey)}
+	base := []VerifierOption{WithVerifierHTTPClient(m.cfg.httpClient), WithVerifierTagKey(m.cfg.tagKey),
+		WithVerifierClock(m.cfg.now)}
 	probe := verifierConfig{}
 	for _, o := range opts {
 		o(&probe)

@@ -2,6 +2,7 @@ package pgstore_test
 
 import (
 	"context"
+	"errors"
 	"log"
 	"os"
 	"time"
@@ -45,8 +46,8 @@ func Example() {
 	_ = mgr // serve the app with mgr
 }
 
-// A sweep job that runs on every replica from cron: the lock lets one of
-// them sweep and the others skip.
+// A sweep job that runs on every replica from cron: the lock, taken by
+// the sweep itself, lets one of them sweep and the others skip.
 func ExampleLocker() {
 	ctx := context.Background()
 	pool, err := pgxpool.New(ctx, os.Getenv("DATABASE_URL"))
@@ -56,19 +57,13 @@ func ExampleLocker() {
 	defer pool.Close()
 	var mgr *shadow.Manager // built as in the package example
 
-	release, ok, err := pgstore.NewLocker(pool).TryLock(ctx, "shadow-sweep")
-	if err != nil {
-		log.Fatal(err)
-	}
-	if !ok {
+	rep, err := mgr.Sweep(ctx, shadow.SweepOptions{
+		OlderThan: 30 * 24 * time.Hour,
+		Locker:    pgstore.NewLocker(pool),
+	})
+	if errors.Is(err, shadow.ErrSweepLocked) {
 		log.Print("another replica is sweeping")
 		return
 	}
-	defer func() {
-		if err := release(context.WithoutCancel(ctx)); err != nil {
-			log.Print(err)
-		}
-	}()
-	rep, err := mgr.Sweep(ctx, shadow.SweepOptions{OlderThan: 30 * 24 * time.Hour})
 	log.Printf("swept %d guests: %v", rep.Deleted, err)
 }

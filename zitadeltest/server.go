@@ -179,6 +179,7 @@ func (s *Server) routes() *http.ServeMux {
 func (s *Server) seed() {
 	s.mu.Lock()
 	st := s.st
+	st.instanceCreated = st.now()
 	st.zitadelProjectID = st.newID()
 	s.orgID = st.addOrg("Shadow")
 	st.projectID = st.newID()

@@ -13,6 +13,17 @@ import (
 // (POST /zitadel.settings.v2.SettingsService/GetPasswordComplexitySettings)
 // and its REST transcoding (GET /v2/settings/password/complexity). Every
 // organization has ZITADEL's default policy, inherited from the instance.
+// Like every settings read of ZITADEL, the answer carries the policy's
+// details: its sequence, creation and change dates, and its resource owner,
+// here the instance (internal/api/grpc/settings/v2/query.go).
+
+// instanceID is the fake instance's id: the first id of the server's
+// sequence, which no other object takes (newID starts one above it).
+const instanceID = "340000000000000000"
+
+// instancePolicySequence is the sequence of the instance's default
+// policies, written by the instance's setup; the fake never changes them.
+const instancePolicySequence = 1
 
 // serveSettings answers the settings service.
 func (s *Server) serveSettings(w http.ResponseWriter, r *http.Request) {
@@ -40,12 +51,15 @@ func (s *Server) serveSettings(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	_, aerr := s.st.authenticate(r)
+	setUp := s.st.instanceCreated
 	s.mu.Unlock()
 	if aerr != nil {
 		fail(w, aerr)
 		return
 	}
 	writeJSON(w, http.StatusOK, zitadel.GetPasswordComplexitySettingsResponse{
+		Details: &zitadel.Details{Sequence: instancePolicySequence, CreationDate: zitadel.TimestampOf(setUp),
+			ChangeDate: zitadel.TimestampOf(setUp), ResourceOwner: instanceID},
 		Settings: &zitadel.PasswordComplexitySettings{MinLength: passwordMinLength, RequiresUppercase: true,
 			RequiresLowercase: true, RequiresNumber: true, RequiresSymbol: true,
 			ResourceOwnerType: "RESOURCE_OWNER_TYPE_INSTANCE"},

@@ -6,14 +6,17 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shadowaccounts/shadow/internal/zitadel"
 )
 
 func TestPasswordComplexitySettings(t *testing.T) {
 	t.Parallel()
-	s := Start(t)
-	want := `{"settings":{"minLength":"8","requiresUppercase":true,"requiresLowercase":true,"requiresNumber":true,"requiresSymbol":true,"resourceOwnerType":"RESOURCE_OWNER_TYPE_INSTANCE"}}`
+	setUp := time.Date(2026, 11, 21, 9, 30, 0, 123456000, time.UTC)
+	s := Start(t, WithClock(func() time.Time { return setUp }))
+	s.Advance(time.Hour) // the policy keeps its dates
+	want := `{"details":{"sequence":"1","changeDate":"2026-11-21T09:30:00.123456Z","resourceOwner":"340000000000000000","creationDate":"2026-11-21T09:30:00.123456Z"},"settings":{"minLength":"8","requiresUppercase":true,"requiresLowercase":true,"requiresNumber":true,"requiresSymbol":true,"resourceOwnerType":"RESOURCE_OWNER_TYPE_INSTANCE"}}`
 	for _, c := range []struct {
 		method, path, body, auth string
 		status                   int

@@ -30,6 +30,7 @@ type state struct {
 	usersVersion     uint64            // bumped by every change to a user (listOrder)
 	listOrder        userOrder         // all users sorted for ListUsers, while current
 	impersonation    bool              // instance security policy enableImpersonation
+	instanceCreated  time.Time         // when the instance and its default policies were set up
 	misconfig        misconfig         // misconfiguration and regression knobs (misconfig.go)
 
 	tokens   map[string]*token // by bearer value (PAT, opaque) or jti (JWT)

@@ -2,9 +2,13 @@ package zitadel
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -60,7 +64,11 @@ func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 		return false, nil
 	}
 	if err != nil {
-		// Redirect loops, bad schemes and certificate failures are final.
+		var open *BreakerOpenError
+		if errors.As(err, &open) || IsTLSError(err) {
+			return false, err // the budget refused it, or TLS is misconfigured: retrying changes nothing
+		}
+		// Redirect loops and bad schemes are final.
 		return retryablehttp.ErrorPropagatedRetryPolicy(ctx, resp, err)
 	}
 	switch resp.StatusCode {
@@ -92,7 +100,7 @@ func Backoff(minWait, maxWait time.Duration, attempt int, resp *http.Response) t
 }
 
 // RetryAfter parses a Retry-After value (RFC 9110 §10.2.3): delay seconds
-// or an HTTP date, relative to now.
+// or an HTTP date, relative to now; the wait is at most 24 hours.
 func RetryAfter(v string, now time.Time) (time.Duration, bool) {
 	if v == "" {
 		return 0, false
@@ -107,7 +115,32 @@ func RetryAfter(v string, now time.Time) (time.Duration, bool) {
 		return time.Duration(s) * time.Second, true
 	}
 	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0), true
+		return min(max(t.Sub(now), 0), 24*time.Hour), true
 	}
 	return 0, false
+}
+
+// IsTLSError reports whether err is a failure of TLS itself: an untrusted,
+// expired or misnamed certificate, a handshake the server refused, or a
+// server that does not speak TLS on the port. These are configuration
+// faults (issuer URL, CA bundle, proxy), not outages: retrying cannot help.
+func IsTLSError(err error) bool {
+	var (
+		verify   *tls.CertificateVerificationError
+		record   tls.RecordHeaderError
+		alert    tls.AlertError
+		ech      *tls.ECHRejectionError
+		unknown  x509.UnknownAuthorityError
+		hostname x509.HostnameError
+		invalid  x509.CertificateInvalidError
+		roots    x509.SystemRootsError
+	)
+	switch {
+	case errors.As(err, &verify), errors.As(err, &record), errors.As(err, &alert), errors.As(err, &ech),
+		errors.As(err, &unknown), errors.As(err, &hostname), errors.As(err, &invalid), errors.As(err, &roots):
+		return true
+	}
+	// net/http replaces a RecordHeaderError by this plain error when the
+	// server answered in plain HTTP (net/http Transport).
+	return err != nil && strings.Contains(err.Error(), "server gave HTTP response to HTTPS client")
 }
