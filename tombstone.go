@@ -164,12 +164,14 @@ func (m *Manager) guestEnded(ctx context.Context, id string) (EndReason, bool) {
 	}
 	reason, ended, err := m.endedInStores(ctx, id)
 	if err == nil && !ended {
-		ended, err = m.retired(ctx, id)
-		reason = EndDeleted
+		if ended, err = m.retired(ctx, id); err == nil && ended {
+			reason, ended, err = m.goneFromZitadel(ctx, id)
+		}
 	}
 	switch {
 	case err != nil:
-		m.log().Warn("shadow: could not ask the stores whether a guest ended", "guest", id, "err", err)
+		m.log().Warn("shadow: could not learn whether a guest ended", "guest", id, "err", err)
+		m.tombs.markChecked(id, now, DefaultEndedCheckInterval)
 		return "", false
 	case ended:
 		if reason == "" {
@@ -180,6 +182,27 @@ func (m *Manager) guestEnded(ctx context.Context, id string) (EndReason, bool) {
 	}
 	m.tombs.markChecked(id, now, DefaultEndedCheckInterval)
 	return "", false
+}
+
+// goneFromZitadel decides a retired guest with no recorded end: MergeInto
+// or Sweep moved or deleted its data, but only ZITADEL knows whether the
+// guest itself is gone (GetUserByID). One still there stopped part-way —
+// a later store or DeleteUser failed — and its session stays, so that a
+// repeated MergeInto (or MergeSessionInto) can finish the merge instead
+// of the data of the failed store waiting for the sweep to delete it.
+// Errors other than ErrNotFound and ErrNotGuest come back: the session
+// stays and the next check, DefaultEndedCheckInterval later, asks again.
+func (m *Manager) goneFromZitadel(ctx context.Context, id string) (EndReason, bool, error) {
+	switch err := m.refuseRegistered(ctx, id); {
+	case err == nil:
+		return "", false, nil
+	case errors.Is(err, ErrNotFound):
+		return EndDeleted, true, nil
+	case errors.Is(err, ErrNotGuest):
+		return EndUpgraded, true, nil
+	default:
+		return "", false, err
+	}
 }
 
 // endTimeout bounds recording an upgrade's end in the stores, which runs
