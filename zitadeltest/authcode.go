@@ -124,9 +124,24 @@ func withQuery(u string, q url.Values) string {
 	return p.String()
 }
 
+// pageHead is the head of the fake's login and registration pages:
+// readable on a phone (viewport) and in a desktop browser, no assets.
+const pageHead = `<meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+body{font:16px/1.5 system-ui,sans-serif;margin:0;background:#f4f4f8;color:#1c1c28}
+h1{font-size:1.4rem;margin:0 0 1rem}
+form,h1,p{max-width:22rem;margin-left:auto;margin-right:auto}
+h1{padding-top:2rem}
+label{display:block;margin:0 0 .8rem;font-weight:600}
+input{display:block;box-sizing:border-box;width:100%;margin-top:.25rem;padding:.6rem;font:inherit;border:1px solid #b8b8c8;border-radius:6px}
+button{width:100%;padding:.7rem;font:inherit;font-weight:600;color:#fff;background:#3a2f9e;border:0;border-radius:6px}
+.error{color:#a11;font-weight:600}
+</style>
+`
+
 var loginPage = template.Must(template.New("login").Parse(`<!DOCTYPE html>
 <html lang="en">
-<head><meta charset="utf-8"><title>Login</title></head>
+<head>` + pageHead + `<title>Login</title></head>
 <body>
 <h1>Login</h1>
 {{if .Error}}<p class="error" role="alert">{{.Error}}</p>{{end}}

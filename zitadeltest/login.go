@@ -219,7 +219,7 @@ func (s *Server) authRequestOf(w http.ResponseWriter, r *http.Request) *authRequ
 
 var registerPage = template.Must(template.New("register").Parse(`<!DOCTYPE html>
 <html lang="en">
-<head><meta charset="utf-8"><title>Register</title></head>
+<head>` + pageHead + `<title>Register</title></head>
 <body>
 <h1>Register</h1>
 {{if .Error}}<p class="error" role="alert">{{.Error}}</p>{{end}}
