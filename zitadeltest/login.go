@@ -81,60 +81,47 @@ func userAgentID(w http.ResponseWriter, r *http.Request, create bool) string {
 
 // addAuthRequest stores req after dropping expired authorization requests
 // and, beyond maxAuthRequests, the oldest ones, so that abandoned logins
-// take bounded memory. Requests are kept in creation order, so pruning
-// looks at the oldest only.
+// take bounded memory.
 func (st *state) addAuthRequest(req *authRequest) {
 	now := st.now()
-	b := &st.browsers
-	for len(b.authOrder) > 0 {
-		old := st.authReqs[b.authOrder[0]]
-		if old != nil && now.Sub(old.created) <= authRequestLifetime && len(st.authReqs) < maxAuthRequests {
-			break
-		}
-		if old != nil {
-			delete(st.authReqs, old.id)
-		}
-		b.authOrder = b.authOrder[1:]
-	}
-	if len(b.authOrder) > 2*maxAuthRequests { // mostly requests already finished
-		live := b.authOrder[:0]
-		for _, id := range b.authOrder {
-			if st.authReqs[id] != nil {
-				live = append(live, id)
-			}
-		}
-		b.authOrder = live
-	}
-	st.authReqs[req.id] = req
-	b.authOrder = append(b.authOrder, req.id)
+	addBounded(st.authReqs, &st.browsers.authOrder, req.id, req, maxAuthRequests,
+		func(old *authRequest) bool { return now.Sub(old.created) <= authRequestLifetime })
 }
 
 // addCode stores an authorization code after dropping expired codes and,
 // beyond maxCodes, the oldest ones: codes nobody redeems (abandoned
-// callbacks) take bounded memory. All codes have the same lifetime, so
-// creation order is expiry order.
+// callbacks) take bounded memory.
 func (st *state) addCode(code string, c *authCode) {
 	now := st.now()
-	b := &st.browsers
-	for len(b.codeOrder) > 0 {
-		old := st.codes[b.codeOrder[0]]
-		if old != nil && now.Before(old.expiresAt) && len(st.codes) < maxCodes {
+	addBounded(st.codes, &st.browsers.codeOrder, code, c, maxCodes,
+		func(old *authCode) bool { return now.Before(old.expiresAt) })
+}
+
+// addBounded adds key to m and to order (m's keys, oldest first, some
+// already removed from m), first dropping from the front the entries that
+// are gone, no longer live or beyond limit. Every entry of one map has the
+// same lifetime, so creation order is expiry order and pruning looks at
+// the oldest only; order is compacted when it holds mostly removed keys.
+func addBounded[V any](m map[string]*V, order *[]string, key string, v *V, limit int, live func(*V) bool) {
+	o := *order
+	for len(o) > 0 {
+		if old := m[o[0]]; old != nil && live(old) && len(m) < limit {
 			break
 		}
-		delete(st.codes, b.codeOrder[0])
-		b.codeOrder = b.codeOrder[1:]
+		delete(m, o[0])
+		o = o[1:]
 	}
-	if len(b.codeOrder) > 2*maxCodes { // mostly codes already redeemed
-		live := b.codeOrder[:0]
-		for _, k := range b.codeOrder {
-			if st.codes[k] != nil {
-				live = append(live, k)
+	if len(o) > 2*limit {
+		kept := o[:0]
+		for _, k := range o {
+			if m[k] != nil {
+				kept = append(kept, k)
 			}
 		}
-		b.codeOrder = live
+		o = kept
 	}
-	st.codes[code] = c
-	b.codeOrder = append(b.codeOrder, code)
+	m[key] = v
+	*order = append(o, key)
 }
 
 // routeAuthRequest sends the browser on after /oauth/v2/authorize stored
